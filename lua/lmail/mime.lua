@@ -1,0 +1,58 @@
+--- lmail.mime: MIME codecs (this file) and, with the MIME issue, message
+-- building and parsing. The codecs are implemented in C (csrc/core).
+local core = require "lmail.core"
+local stream = require "lmail.stream"
+
+local mime = {}
+
+--- base64 (RFC 4648 alphabet); linelen 76 (default) wraps with CRLF per
+-- RFC 2045 6.8, 0 produces one line.
+-- mime.b64encode(s [, linelen]) -> string
+mime.b64encode = core.b64.encode
+
+--- mime.b64decode(s [, strict]) -> string | nil, msg, "EINVAL"
+-- Lenient by default: whitespace and line breaks are skipped. Strict: any
+-- character outside the alphabet is an error naming its offset.
+mime.b64decode = core.b64.decode
+
+--- mime.qpencode(s [, opts]) -> string. RFC 2045 6.7; opts.binary = true
+-- encodes CR and LF as =0D =0A instead of keeping CRLF as hard line breaks.
+mime.qpencode = core.qp.encode
+
+--- mime.qpdecode(s) -> string; malformed escapes are kept verbatim.
+mime.qpdecode = core.qp.decode
+
+local encoders = {
+  ["base64"] = function(opts) return core.b64.encoder(opts.linelen) end,
+  ["quoted-printable"] = function(opts) return core.qp.encoder(opts) end,
+}
+local decoders = {
+  ["base64"] = function(opts) return core.b64.decoder(opts.strict) end,
+  ["quoted-printable"] = function(opts) return core.qp.decoder(opts) end,
+}
+
+local function codec_filter(kind, table_, name, opts)
+  if type(name) ~= "string" then
+    error("mime." .. kind .. ": name must be a string", 3)
+  end
+  local make = table_[name:lower()]
+  if not make then
+    error("mime." .. kind .. ": unknown encoding '" .. name .. "'", 3)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("mime." .. kind .. ": opts must be a table", 3)
+  end
+  return stream.filter(make(opts or {}))
+end
+
+--- mime.encoder(name [, opts]) -> LTN12 filter ("base64" | "quoted-printable").
+function mime.encoder(name, opts)
+  return codec_filter("encoder", encoders, name, opts)
+end
+
+--- mime.decoder(name [, opts]) -> LTN12 filter ("base64" | "quoted-printable").
+function mime.decoder(name, opts)
+  return codec_filter("decoder", decoders, name, opts)
+end
+
+return mime
