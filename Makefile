@@ -31,6 +31,12 @@ CFLAGS ?= $(OPT) -g
 ALL_CFLAGS = -std=c99 -fPIC -fvisibility=hidden -D_POSIX_C_SOURCE=200809L \
              $(WARNINGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LIBFLAG ?= -shared
+# `make V=1` shows the full command lines.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 
 BUILD ?= build
 OBJ := $(BUILD)/obj
@@ -58,15 +64,18 @@ all: $(MODULE)
 
 $(OBJ)/%.o: %.c $(wildcard csrc/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $(SSL_CFLAGS) -c $< -o $@
+	@[ -n "$(Q)" ] && echo "  CC      $<" || true
+	$(Q)$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $(SSL_CFLAGS) -c $< -o $@
 
 $(MODULE): $(LIB_OBJ) $(BIND_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LIBFLAG) $(ALL_CFLAGS) -o $@ $^ $(SSL_LIBS) $(LDFLAGS)
+	@[ -n "$(Q)" ] && echo "  LD      $@" || true
+	$(Q)$(CC) $(LIBFLAG) $(ALL_CFLAGS) -o $@ $^ $(SSL_LIBS) $(LDFLAGS)
 
 $(BUILD)/test/%: csrc/test/%.c $(LIB_OBJ) csrc/test/lmt.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SSL_CFLAGS) -o $@ $< $(LIB_OBJ) $(SSL_LIBS) $(LDFLAGS)
+	@[ -n "$(Q)" ] && echo "  CCLD    $@" || true
+	$(Q)$(CC) $(ALL_CFLAGS) $(SSL_CFLAGS) -o $@ $< $(LIB_OBJ) $(SSL_LIBS) $(LDFLAGS)
 
 deps:
 	@sh tools/ensure-deps.sh test
@@ -82,7 +91,9 @@ spec-one: $(MODULE)
 	@$(SPEC_ENV) $(SPEC_WRAP) $(LUA) $(BUSTED) --output=plainTerminal $(SPEC)
 
 # The README's test command. Warnings are errors here.
+# Also proves the clang build warning-free and the Lua sources luacheck-clean.
 test: deps
+	@$(MAKE) --no-print-directory check-clang lint
 	@$(MAKE) --no-print-directory EXTRA_CFLAGS="-Werror $(EXTRA_CFLAGS)" ctest spec
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -101,11 +112,12 @@ check-valgrind: deps
 	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT=-O1 EXTRA_CFLAGS=-Werror \
 	  SPEC_WRAP="$(VALGRIND)" LMAIL_VALGRIND=1 spec
 
-check-clang: deps
+check-clang:
 	@$(MAKE) --no-print-directory BUILD=build-clang CC=clang EXTRA_CFLAGS=-Werror all $(patsubst $(BUILD)/%,build-clang/%,$(TEST_BIN))
 
-lint: deps
-	luacheck --no-color -q lua spec bench tools
+lint:
+	@luacheck --no-color -q lua spec bench tools
+	@$(LUA) tools/check-docs.lua
 
 bench: all
 	@$(SPEC_ENV) sh bench/run.sh

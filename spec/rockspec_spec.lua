@@ -1,0 +1,30 @@
+-- The rockspec builds and installs offline from this checkout with Debian's
+-- luarocks, and the installed tree works on its own.
+local function run(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("a")
+  local ok, _, status = p:close()
+  return ok and status == 0, out
+end
+
+describe("rockspec/lmail-scm-1.rockspec", function()
+  it("installs with `luarocks make --tree DIR` and `require \"lmail.md5\"` works from the tree",
+    function()
+      local tree = os.tmpname()
+      os.remove(tree)
+      finally(function() os.execute("rm -rf '" .. tree .. "'") end)
+      local ok, out = run("luarocks --lua-version 5.4 make rockspec/lmail-scm-1.rockspec --tree '"
+        .. tree .. "'")
+      assert(ok, out)
+      -- A clean environment: only the tree (and the system paths), run from /,
+      -- so nothing of this checkout can be picked up.
+      local script = [[local md5 = require "lmail.md5"
+        local where = package.searchpath("lmail.core", package.cpath)
+        io.write(md5.hex("abc"), " ", where)]]
+      ok, out = run("cd / && eval \"$(luarocks --lua-version 5.4 --tree '" .. tree
+        .. "' path)\" && lua5.4 -e '" .. script .. "'")
+      assert(ok, out)
+      assert.are.equal("900150983cd24fb0d6963f7d28e17f72 " .. tree .. "/lib/lua/5.4/lmail/core.so",
+        out)
+    end)
+end)
