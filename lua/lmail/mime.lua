@@ -22,8 +22,15 @@ mime.qpencode = core.qp.encode
 --- mime.qpdecode(s) -> string; malformed escapes are kept verbatim.
 mime.qpdecode = core.qp.decode
 
+local function check_linelen(linelen)
+  if linelen ~= nil and (type(linelen) ~= "number" or linelen % 4 ~= 0 or linelen < 0) then
+    error("mime.encoder: opts.linelen must be 0 or a positive multiple of 4", 5)
+  end
+  return linelen
+end
+
 local encoders = {
-  ["base64"] = function(opts) return core.b64.encoder(opts.linelen) end,
+  ["base64"] = function(opts) return core.b64.encoder(check_linelen(opts.linelen)) end,
   ["quoted-printable"] = function(opts) return core.qp.encoder(opts) end,
 }
 local decoders = {
