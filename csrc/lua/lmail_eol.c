@@ -1,7 +1,7 @@
 /* lmail_eol.c: binding of CRLF normalisation (csrc/core/lm_eol.h) as
  * lmail.core.eol, and of SMTP dot-stuffing and the POP3 multi-line reader
  * (csrc/core/lm_dot.h) as lmail.core.dot. */
-#include "lmail_aux.h"
+#include "lmail_pieces.h"
 
 #include <string.h>
 
@@ -15,62 +15,6 @@
 /* Keeps the bound macros far from size_t overflow. */
 #define EOL_MAX_INPUT ((size_t)-1 / 4)
 
-/* Output is written in place into a luaL_Buffer sized for what the data
- * usually needs (guess), the input fed in pieces whose worst-case bound
- * fits the room left. So a big input costs one block a little larger than
- * the result plus the result, not a worst-case block (blocks that large
- * come fresh from the system on every call, page faults and all). The
- * buffer grows only for inputs that really need it. Then fin, if any,
- * writes at most finmax bytes. Pushes the result. */
-#define PIECE_MIN 16384
-
-typedef size_t (*piece_fn)(void *state, const char *in, size_t n, char *out);
-typedef size_t (*fin_fn)(void *state, char *out);
-
-typedef struct codec_ops {
-    piece_fn step;
-    size_t (*bound)(size_t n);
-    fin_fn fin;    /* NULL: step only */
-    size_t finmax; /* what fin may write */
-} codec_ops;
-
-#if LUA_VERSION_NUM >= 502
-static void push_pieces(lua_State *L, void *state, const codec_ops *ops, const char *s,
-                        size_t n, size_t guess)
-{
-    luaL_Buffer b;
-    size_t avail = guess, done = 0;
-    luaL_buffinitsize(L, &b, guess);
-    while (done < n) {
-        size_t piece = n - done, w;
-        char *out;
-        while (piece > PIECE_MIN && ops->bound(piece) > avail)
-            piece /= 2;
-        out = luaL_prepbuffsize(&b, ops->bound(piece));
-        if (ops->bound(piece) > avail)
-            avail = ops->bound(piece); /* it grew: at least this much */
-        w = ops->step(state, s + done, piece, out);
-        luaL_addsize(&b, w);
-        avail -= w;
-        done += piece;
-    }
-    if (ops->fin)
-        luaL_addsize(&b, ops->fin(state, luaL_prepbuffsize(&b, ops->finmax)));
-    luaL_pushresult(&b);
-}
-#else
-static void push_pieces(lua_State *L, void *state, const codec_ops *ops, const char *s,
-                        size_t n, size_t guess)
-{
-    char *out = lua_newuserdata(L, ops->bound(n) + ops->finmax + 1);
-    size_t w = ops->step(state, s, n, out);
-    (void)guess;
-    if (ops->fin)
-        w += ops->fin(state, out + w);
-    lua_pushlstring(L, out, w);
-    lua_remove(L, -2);
-}
-#endif
 
 static const char *check_input(lua_State *L, int idx, size_t *n)
 {
@@ -136,7 +80,7 @@ static int eol_normalize(lua_State *L)
     const char *s = check_input(L, 1, &n);
     lm_eol e;
     lm_eol_init(&e);
-    push_pieces(L, &e, &eol_ops, s, n, line_guess(n));
+    lmail_push_pieces(L, &e, &eol_ops, s, n, line_guess(n));
     return 1;
 }
 
@@ -154,7 +98,7 @@ static int eol_step(lua_State *L)
     lm_eol *e = luaL_checkudata(L, 1, EOL_MT);
     size_t n;
     const char *s = check_input(L, 2, &n);
-    push_pieces(L, e, &eol_ops, s, n, line_guess(n));
+    lmail_push_pieces(L, e, &eol_ops, s, n, line_guess(n));
     return 1;
 }
 
@@ -175,7 +119,7 @@ static int dot_stuff(lua_State *L)
     const char *s = check_input(L, 1, &n);
     lm_dot_stuffer st;
     lm_dot_stuff_init(&st);
-    push_pieces(L, &st, &stuff_all_ops, s, n, line_guess(n));
+    lmail_push_pieces(L, &st, &stuff_all_ops, s, n, line_guess(n));
     return 1;
 }
 
@@ -193,7 +137,7 @@ static int stuff_step(lua_State *L)
     lm_dot_stuffer *st = luaL_checkudata(L, 1, STUFF_MT);
     size_t n;
     const char *s = check_input(L, 2, &n);
-    push_pieces(L, st, &stuff_ops, s, n, line_guess(n));
+    lmail_push_pieces(L, st, &stuff_ops, s, n, line_guess(n));
     return 1;
 }
 

@@ -1,7 +1,7 @@
 /* lmail_qp.c: binding of the quoted-printable codec (csrc/core/lm_qp.h) as
  * lmail.core.qp. lmail.mime assigns encode/decode directly as
  * mime.qpencode/mime.qpdecode, so Lua 5.4 names them so in argument errors. */
-#include "lmail_aux.h"
+#include "lmail_pieces.h"
 
 #include <string.h>
 
@@ -13,62 +13,6 @@
 /* Keeps the bound macros far from size_t overflow. */
 #define QP_MAX_INPUT ((size_t)-1 / 8)
 
-/* Output is written in place into a luaL_Buffer sized for what the data
- * usually needs (guess), the input fed in pieces whose worst-case bound
- * fits the room left. So a big input costs one block a little larger than
- * the result plus the result, not a worst-case block (blocks that large
- * come fresh from the system on every call, page faults and all). The
- * buffer grows only for inputs that really need it. Then fin, if any,
- * writes at most finmax bytes. Pushes the result. */
-#define PIECE_MIN 16384
-
-typedef size_t (*piece_fn)(void *state, const char *in, size_t n, char *out);
-typedef size_t (*fin_fn)(void *state, char *out);
-
-typedef struct codec_ops {
-    piece_fn step;
-    size_t (*bound)(size_t n);
-    fin_fn fin;    /* NULL: step only */
-    size_t finmax; /* what fin may write */
-} codec_ops;
-
-#if LUA_VERSION_NUM >= 502
-static void push_pieces(lua_State *L, void *state, const codec_ops *ops, const char *s,
-                        size_t n, size_t guess)
-{
-    luaL_Buffer b;
-    size_t avail = guess, done = 0;
-    luaL_buffinitsize(L, &b, guess);
-    while (done < n) {
-        size_t piece = n - done, w;
-        char *out;
-        while (piece > PIECE_MIN && ops->bound(piece) > avail)
-            piece /= 2;
-        out = luaL_prepbuffsize(&b, ops->bound(piece));
-        if (ops->bound(piece) > avail)
-            avail = ops->bound(piece); /* it grew: at least this much */
-        w = ops->step(state, s + done, piece, out);
-        luaL_addsize(&b, w);
-        avail -= w;
-        done += piece;
-    }
-    if (ops->fin)
-        luaL_addsize(&b, ops->fin(state, luaL_prepbuffsize(&b, ops->finmax)));
-    luaL_pushresult(&b);
-}
-#else
-static void push_pieces(lua_State *L, void *state, const codec_ops *ops, const char *s,
-                        size_t n, size_t guess)
-{
-    char *out = lua_newuserdata(L, ops->bound(n) + ops->finmax + 1);
-    size_t w = ops->step(state, s, n, out);
-    (void)guess;
-    if (ops->fin)
-        w += ops->fin(state, out + w);
-    lua_pushlstring(L, out, w);
-    lua_remove(L, -2);
-}
-#endif
 
 static const char *check_input(lua_State *L, int idx, size_t *n)
 {
@@ -164,7 +108,7 @@ static int qp_encode(lua_State *L)
     const char *s = check_input(L, 1, &n);
     lm_qp_enc e;
     lm_qp_enc_init(&e, check_enc_flags(L, 2));
-    push_pieces(L, &e, &enc_all_ops, s, n, enc_guess(n));
+    lmail_push_pieces(L, &e, &enc_all_ops, s, n, enc_guess(n));
     return 1;
 }
 
@@ -175,7 +119,7 @@ static int qp_decode(lua_State *L)
     const char *s = check_input(L, 1, &n);
     lm_qp_dec d;
     lm_qp_dec_init(&d, 0);
-    push_pieces(L, &d, &dec_all_ops, s, n, dec_guess(n));
+    lmail_push_pieces(L, &d, &dec_all_ops, s, n, dec_guess(n));
     return 1;
 }
 
@@ -194,7 +138,7 @@ static int enc_step(lua_State *L)
     lm_qp_enc *e = luaL_checkudata(L, 1, ENC_MT);
     size_t n;
     const char *s = check_input(L, 2, &n);
-    push_pieces(L, e, &enc_ops, s, n, enc_guess(n));
+    lmail_push_pieces(L, e, &enc_ops, s, n, enc_guess(n));
     return 1;
 }
 
@@ -227,7 +171,7 @@ static int dec_step(lua_State *L)
     lm_qp_dec *d = luaL_checkudata(L, 1, DEC_MT);
     size_t n;
     const char *s = check_input(L, 2, &n);
-    push_pieces(L, d, &dec_ops, s, n, dec_guess(n));
+    lmail_push_pieces(L, d, &dec_ops, s, n, dec_guess(n));
     return 1;
 }
 
