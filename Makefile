@@ -57,12 +57,21 @@ MODULE := $(BUILD)/lmail/core.so
 SPEC_ENV = LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;;" \
            LUA_CPATH="$(CURDIR)/$(BUILD)/?.so;;" LMAIL_BUILD="$(CURDIR)/$(BUILD)"
 
-.PHONY: all deps test ctest spec spec-one check-asan check-valgrind check-clang lint bench \
+.PHONY: FORCE all deps test ctest spec spec-one check-asan check-valgrind check-clang lint bench \
         install clean demo rock-check
 
 all: $(MODULE)
 
-$(OBJ)/%.o: %.c $(wildcard csrc/*/*.h)
+# Objects depend on the flags they were built with: a build with other flags
+# (-Werror, sanitizers, luarocks' CFLAGS) in the same BUILD dir rebuilds them.
+FLAGS_STAMP := $(BUILD)/.flags
+BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(LDFLAGS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
+FORCE:
+
+$(OBJ)/%.o: %.c $(wildcard csrc/*/*.h) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
 	$(Q)$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $(SSL_CFLAGS) -c $< -o $@
@@ -72,7 +81,7 @@ $(MODULE): $(LIB_OBJ) $(BIND_OBJ)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
 	$(Q)$(CC) $(LIBFLAG) $(ALL_CFLAGS) -o $@ $^ $(SSL_LIBS) $(LDFLAGS)
 
-$(BUILD)/test/%: csrc/test/%.c $(LIB_OBJ) csrc/test/lmt.h
+$(BUILD)/test/%: csrc/test/%.c $(LIB_OBJ) csrc/test/lmt.h $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	@[ -n "$(Q)" ] && echo "  CCLD    $@" || true
 	$(Q)$(CC) $(ALL_CFLAGS) $(SSL_CFLAGS) -o $@ $< $(LIB_OBJ) $(SSL_LIBS) $(LDFLAGS)
