@@ -1,14 +1,24 @@
 #!/bin/sh
 # Runs the busted suite with the given Lua (never Debian's default lua5.1),
 # prints busted's own summary, then a last line "N passed, N failed".
+# A mail stack (spec/support/mailstack.sh) that the integration specs start
+# during the run is stopped at its end; one that was already up is left.
 # Usage: tools/run-specs.sh LUA BUSTED [WRAPPER...]
 set -u
 lua=$1 busted=$2
 shift 2
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+ms_was_up=0
+bash spec/support/mailstack.sh status >/dev/null 2>&1 && ms_was_up=1
+cleanup() {
+  rm -f "$out" "$out.rc"
+  if [ "$ms_was_up" = 0 ] && bash spec/support/mailstack.sh status >/dev/null 2>&1; then
+    bash spec/support/mailstack.sh down >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
 { "$@" "$lua" "$busted" --output=plainTerminal spec 2>&1; echo "$?" >"$out.rc"; } | tee "$out"
-rc=$(cat "$out.rc"); rm -f "$out.rc"
+rc=$(cat "$out.rc")
 summary=$(grep -E '[0-9]+ success' "$out" | tail -n 1)
 ok=$(echo "$summary" | sed -n 's/^[^0-9]*\([0-9][0-9]*\) success.*/\1/p')
 fail=$(echo "$summary" | sed -n 's/.* \([0-9][0-9]*\) failure.*/\1/p')
