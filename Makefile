@@ -136,10 +136,11 @@ bench: all
 INST_LIBDIR ?= /usr/local/lib/lua/$(LUA_VERSION)
 INST_LUADIR ?= /usr/local/share/lua/$(LUA_VERSION)
 install: $(MODULE)
-	mkdir -p $(INST_LIBDIR)/lmail $(INST_LUADIR)/lmail/transport
+	mkdir -p $(INST_LIBDIR)/lmail $(INST_LUADIR)/lmail
 	cp $(MODULE) $(INST_LIBDIR)/lmail/core.so
 	cp lua/lmail/*.lua $(INST_LUADIR)/lmail/
-	cp lua/lmail/transport/*.lua $(INST_LUADIR)/lmail/transport/ 2>/dev/null || true
+	set -e; for d in lua/lmail/*/; do n=$$(basename $$d); \
+	  mkdir -p $(INST_LUADIR)/lmail/$$n; cp $$d*.lua $(INST_LUADIR)/lmail/$$n/; done
 
 demo:
 	@echo "make demo arrives with the one-call layer (issue 7); see README.md." >&2

@@ -29,6 +29,9 @@ build = {
     BUILD = "build-rock",
   },
   install_target = "install",
+  install = {
+    bin = { lmail = "bin/lmail" },
+  },
   install_variables = {
     INST_LIBDIR = "$(LIBDIR)",
     INST_LUADIR = "$(LUADIR)",
