@@ -13,7 +13,7 @@ local function run(cmd)
 end
 
 describe("rockspec/lmail-scm-1.rockspec", function()
-  it("installs with `luarocks make --tree DIR` and `require \"lmail.md5\"` works from the tree",
+  it("installs with `luarocks make --tree DIR`: `require \"lmail.md5\"` and bin/lmail work from the tree",
     function()
       local tree = os.tmpname()
       os.remove(tree)
@@ -31,5 +31,9 @@ describe("rockspec/lmail-scm-1.rockspec", function()
       assert(ok, out)
       assert.are.equal("900150983cd24fb0d6963f7d28e17f72 " .. tree .. "/lib/lua/5.4/lmail/core.so",
         out)
+      -- The command is installed too, with a launcher that finds the tree.
+      ok, out = run("cd / && '" .. tree .. "/bin/lmail' send --help")
+      assert(ok, out)
+      assert.matches("usage: lmail send", out)
     end)
 end)
