@@ -1,0 +1,242 @@
+/* lmail_mime.c: binding of the MIME parser (csrc/core/lm_mime.h) as
+ * lmail.core.mime; lua/lmail/mime/parse.lua builds the part tree from its
+ * events. Body data is not copied into Lua: body events give stream
+ * offsets, and the Lua side cuts parts out of the message it keeps. */
+#include "lmail_aux.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/lm_mime.h"
+
+#define PARSER_MT "lmail.mime.parser"
+
+typedef struct parser_ud {
+    lm_mime *p; /* NULL once closed */
+} parser_ud;
+
+static parser_ud *check_parser(lua_State *L, const char *what)
+{
+    parser_ud *u = luaL_checkudata(L, 1, PARSER_MT);
+    if (!u->p)
+        luaL_error(L, "%s: parser is closed", what);
+    return u;
+}
+
+static size_t opt_limit(lua_State *L, int idx, const char *field)
+{
+    lua_Integer v;
+    lua_getfield(L, idx, field);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (!lua_isnumber(L, -1))
+        luaL_error(L, "mime.parse: opts.%s must be a positive integer", field);
+    v = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (v <= 0)
+        luaL_error(L, "mime.parse: opts.%s must be a positive integer", field);
+    return (size_t)v;
+}
+
+/* core.mime.parser([opts]) -> parser   (opts: max_depth, max_parts,
+ * max_header_bytes, max_line_length) */
+static int mime_parser(lua_State *L)
+{
+    lm_mime_opts o;
+    lm_alloc a = lmail_lua_alloc(L);
+    parser_ud *u;
+    int rc;
+    memset(&o, 0, sizeof o);
+    if (!lua_isnoneornil(L, 1)) {
+        luaL_checktype(L, 1, LUA_TTABLE);
+        o.max_depth = opt_limit(L, 1, "max_depth");
+        o.max_parts = opt_limit(L, 1, "max_parts");
+        o.max_header_bytes = opt_limit(L, 1, "max_header_bytes");
+        o.max_line = opt_limit(L, 1, "max_line_length");
+    }
+    u = lua_newuserdatauv(L, sizeof *u, 0);
+    u->p = NULL;
+    luaL_getmetatable(L, PARSER_MT);
+    lua_setmetatable(L, -2);
+    if ((rc = lm_mime_new(&u->p, &o, &a)) != LM_OK)
+        return lmail_fail_rc(L, "mime.parse", rc);
+    return 1;
+}
+
+static int parse_fail(lua_State *L, lm_mime *p, int rc)
+{
+    const char *limit;
+    unsigned long long off = (unsigned long long)lm_mime_error_offset(p, &limit);
+    char msg[128];
+    if (limit)
+        snprintf(msg, sizeof msg, "mime.parse: %s exceeded at offset %llu", limit, off);
+    else
+        snprintf(msg, sizeof msg, "mime.parse: %s", lm_strerror(rc));
+    return lmail_fail(L, msg, lm_errname(rc));
+}
+
+/* parser:feed(chunk) -> true | nil, msg, code */
+static int parser_feed(lua_State *L)
+{
+    parser_ud *u = check_parser(L, "parser:feed");
+    size_t n;
+    const char *s = luaL_checklstring(L, 2, &n);
+    int rc = lm_mime_feed(u->p, s, n);
+    if (rc == LM_ESTATE)
+        return luaL_error(L, "parser:feed: input already finished");
+    if (rc != LM_OK)
+        return parse_fail(L, u->p, rc);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* parser:finish() -> true   (no more input) */
+static int parser_finish(lua_State *L)
+{
+    parser_ud *u = check_parser(L, "parser:finish");
+    lm_mime_finish(u->p);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static const char *const event_names[] = {
+    "", "begin", "header", "headers_end", "body", "preamble", "epilogue", "end", "warning",
+    "done"};
+static const char *const kind_names[] = {"", "leaf", "multipart", "message"};
+
+/* parser:next() -> event, depth, ...   | false (more input needed)
+ *                  | nil, msg, code
+ *   "begin", depth, offset
+ *   "header", depth, name, value
+ *   "headers_end", depth, kind ("leaf" | "multipart" | "message"), content_type, offset
+ *   "body" | "preamble" | "epilogue", depth, offset, length
+ *   "end", depth, offset
+ *   "warning", depth, text, offset
+ *   "done"
+ * Offsets are 0-based stream offsets. */
+static int parser_next(lua_State *L)
+{
+    parser_ud *u = check_parser(L, "parser:next");
+    lm_mime_event ev;
+    int rc = lm_mime_next(u->p, &ev);
+    if (rc == LM_EAGAIN) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    if (rc != LM_OK)
+        return parse_fail(L, u->p, rc);
+    lua_pushstring(L, event_names[ev.type]);
+    if (ev.type == LM_MIME_DONE)
+        return 1;
+    lua_pushinteger(L, (lua_Integer)ev.depth);
+    switch (ev.type) {
+    case LM_MIME_HEADER:
+        lua_pushlstring(L, ev.name, ev.name_len);
+        lua_pushlstring(L, ev.data, ev.len);
+        return 4;
+    case LM_MIME_HEADERS_END:
+        lua_pushstring(L, kind_names[ev.kind]);
+        lua_pushlstring(L, ev.data, ev.len);
+        lua_pushinteger(L, (lua_Integer)ev.offset);
+        return 5;
+    case LM_MIME_BODY:
+    case LM_MIME_PREAMBLE:
+    case LM_MIME_EPILOGUE:
+        lua_pushinteger(L, (lua_Integer)ev.offset);
+        lua_pushinteger(L, (lua_Integer)ev.len);
+        return 4;
+    case LM_MIME_WARNING:
+        lua_pushlstring(L, ev.data, ev.len);
+        lua_pushinteger(L, (lua_Integer)ev.offset);
+        return 4;
+    default: /* begin, end */
+        lua_pushinteger(L, (lua_Integer)ev.offset);
+        return 3;
+    }
+}
+
+/* parser:work() -> integer: work units spent (bytes examined, lookups);
+ * lets specs show parsing is linear without timing anything */
+static int parser_work(lua_State *L)
+{
+    parser_ud *u = check_parser(L, "parser:work");
+    lua_pushinteger(L, (lua_Integer)lm_mime_work(u->p));
+    return 1;
+}
+
+/* parser:close() -> true; also __gc and __close. Idempotent. */
+static int parser_close(lua_State *L)
+{
+    parser_ud *u = luaL_checkudata(L, 1, PARSER_MT);
+    lm_mime_free(u->p);
+    u->p = NULL;
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int b64_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/' || c == '=' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* core.mime.b64_clean(s) -> boolean: only base64 characters, '=' and white
+ * space (a lenient decode skips anything else: the caller warns) */
+static int mime_b64_clean(lua_State *L)
+{
+    size_t n, i;
+    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
+    for (i = 0; i < n && b64_char(s[i]); i++)
+        ;
+    lua_pushboolean(L, i == n);
+    return 1;
+}
+
+static int is_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+}
+
+/* core.mime.qp_clean(s) -> boolean: every '=' starts "=XX" or a soft line
+ * break (RFC 2045 6.7) */
+static int mime_qp_clean(lua_State *L)
+{
+    size_t n, i;
+    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
+    const unsigned char *e = s + n, *q = s;
+    int ok = 1;
+    while (ok && (q = memchr(q, '=', (size_t)(e - q))) != NULL) {
+        i = 1;
+        if (q + 2 < e && is_hex(q[1]) && is_hex(q[2])) {
+            q += 3;
+            continue;
+        }
+        while (q + i < e && (q[i] == ' ' || q[i] == '\t'))
+            i++;
+        ok = q + i == e || q[i] == '\n' || (q[i] == '\r' && q + i + 1 < e && q[i + 1] == '\n');
+        q += i;
+    }
+    lua_pushboolean(L, ok);
+    return 1;
+}
+
+static const luaL_Reg mime_fns[] = {
+    {"parser", mime_parser},
+    {"b64_clean", mime_b64_clean},
+    {"qp_clean", mime_qp_clean},
+    {NULL, NULL},
+};
+
+void lmail_open_mime(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"feed", parser_feed},   {"finish", parser_finish}, {"next", parser_next},
+        {"work", parser_work},   {"close", parser_close},   {NULL, NULL},
+    };
+    static const luaL_Reg meta[] = {
+        {"__gc", parser_close}, {"__close", parser_close}, {NULL, NULL}};
+    lmail_define_class(L, PARSER_MT, methods, meta);
+    lmail_register(L, "mime", mime_fns);
+}
