@@ -378,6 +378,14 @@ static int on_header(lm_mime *p, lm_mime_event *ev)
         len--;
     p->scan = 0;
     if (delimiter(p, d, len, &owner, &close)) {
+        if (p->first_line && !p->field_open && !close && nents(p) >= 2 &&
+            owner == nents(p) - 2) {
+            /* "--b" right after "--b": no part between them (RFC 2046
+             * 5.1.1: a body part follows the delimiter's own CRLF), the
+             * reading Python's email has too */
+            consume_now(p, brk);
+            return 1;
+        }
         if (p->field_open) {
             emit_field(p, ev);
             return LM_OK;
@@ -506,7 +514,7 @@ static int on_header_end(lm_mime *p, lm_mime_event *ev)
         else
             p->wq = LM_MIME_W_NO_BOUNDARY;
     } else if (ieq(type, tlen, "message/rfc822") || ieq(type, tlen, "message/global") ||
-               ieq(type, tlen, "message/news")) {
+               ieq(type, tlen, "message/news") || ieq(type, tlen, "message/external-body")) {
         kind = LM_MIME_MESSAGE;
     }
     if (p->force_leaf && kind != LM_MIME_LEAF) {
@@ -570,6 +578,7 @@ static int on_data(lm_mime *p, lm_mime_event *ev)
 {
     const unsigned char *d = lm_buf_data(&p->in);
     size_t n = lm_buf_size(&p->in), s = 0, held = (size_t)-1;
+    int first;
     if (!lm_bnd_count(&p->bnd)) {
         p->work += n;
         if (n) {
@@ -581,11 +590,13 @@ static int on_data(lm_mime *p, lm_mime_event *ev)
         p->state = S_EOF;
         return 1;
     }
+    first = p->bol;
     for (;;) {
         size_t line, brk, e, owner, len;
         const unsigned char *lf;
         int close;
-        if (p->bol && s == 0) {
+        if (first) {
+            first = 0;
             line = e = 0;
         } else {
             lf = s < n ? memchr(d + s, '\n', n - s) : NULL;
@@ -596,8 +607,8 @@ static int on_data(lm_mime *p, lm_mime_event *ev)
             e = line - 1;
             if (e > 0 && d[e - 1] == '\r')
                 e--;
+            s = line;
         }
-        s = line > s ? line : s + 1;
         if (n - line < 2) {
             if (!p->finished) {
                 held = e;

@@ -28,8 +28,11 @@
  * parses) means text/plain, or message/rfc822 inside multipart/digest (RFC
  * 2046 5.1.5). a multipart type needs a boundary parameter (else warning
  * NO_BOUNDARY and the entity is a LEAF). message/rfc822, message/global and
- * message/news bodies are parsed as messages; the other message types
- * (delivery-status, partial, external-body, ...) are leaves.
+ * message/news and message/external-body (RFC 2046 5.2.3: header fields of
+ * the phantom body, then its optional content) bodies are parsed as
+ * messages; the other message types (delivery-status, partial, ...) are
+ * leaves. A delimiter line right after another one of the same multipart
+ * opens no empty part (no CRLF of its own precedes it).
  *
  * Header lines: "Name: value" (white space before the colon accepted, RFC
  * 5322 4.5.3), continuation lines starting with SP or HTAB (RFC 5322 2.2.3;

@@ -104,6 +104,9 @@ static int parser_finish(lua_State *L)
 static const char *const event_names[] = {
     "", "begin", "header", "headers_end", "body", "preamble", "epilogue", "end", "warning",
     "done"};
+static const char *const warning_names[] = {
+    "", "no_separator", "continuation", "from_line", "bad_header", "no_boundary",
+    "no_delimiter", "unclosed", "no_body"};
 static const char *const kind_names[] = {"", "leaf", "multipart", "message"};
 
 /* parser:next() -> event, depth, ...   | false (more input needed)
@@ -113,7 +116,7 @@ static const char *const kind_names[] = {"", "leaf", "multipart", "message"};
  *   "headers_end", depth, kind ("leaf" | "multipart" | "message"), content_type, offset
  *   "body" | "preamble" | "epilogue", depth, offset, length
  *   "end", depth, offset
- *   "warning", depth, text, offset
+ *   "warning", depth, text, offset, name ("no_separator", "unclosed", ...)
  *   "done"
  * Offsets are 0-based stream offsets. */
 static int parser_next(lua_State *L)
@@ -150,7 +153,8 @@ static int parser_next(lua_State *L)
     case LM_MIME_WARNING:
         lua_pushlstring(L, ev.data, ev.len);
         lua_pushinteger(L, (lua_Integer)ev.offset);
-        return 4;
+        lua_pushstring(L, warning_names[ev.warning]);
+        return 5;
     default: /* begin, end */
         lua_pushinteger(L, (lua_Integer)ev.offset);
         return 3;

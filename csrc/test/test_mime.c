@@ -334,6 +334,29 @@ static void test_nested(void)
 
 static void test_edges(void)
 {
+    /* regression: a body starting with an empty line, then the delimiter
+     * (the line break at the very start of the body was skipped) */
+    LMT_CHECK(invariant("Content-Type: multipart/mixed; boundary=b\n\n\n--b\n\nx\n--b--\n",
+                        "0 begin @0\n"
+                        "0 Content-Type=multipart/mixed; boundary=b\n"
+                        "0 multipart multipart/mixed @43\n"
+                        "1 begin @48\n"
+                        "1 leaf text/plain @49\n"
+                        "1 body @49 [x]\n"
+                        "1 end @50\n"
+                        "0 end @57\n"
+                        "done\n"));
+    /* repeated delimiter lines open no empty parts */
+    LMT_CHECK(invariant("Content-Type: multipart/mixed; boundary=b\n\n--b\n--b\n\nx\n--b--\n",
+                        "0 begin @0\n"
+                        "0 Content-Type=multipart/mixed; boundary=b\n"
+                        "0 multipart multipart/mixed @43\n"
+                        "1 begin @47\n"
+                        "1 leaf text/plain @52\n"
+                        "1 body @52 [x]\n"
+                        "1 end @53\n"
+                        "0 end @60\n"
+                        "done\n"));
     /* unterminated: no close delimiter, no delimiter at all */
     LMT_CHECK(invariant("Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx",
                         "0 begin @0\n"
