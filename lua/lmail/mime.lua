@@ -1,5 +1,6 @@
---- lmail.mime: MIME codecs (this file) and, with the MIME issue, message
--- building and parsing. The codecs are implemented in C (csrc/core).
+--- lmail.mime: MIME codecs (this file), message parsing (lmail.mime.parse,
+-- lmail.mime.part) and building (lmail.mime.build). The codecs, the parser
+-- and the header-field code are implemented in C (csrc/core).
 local core = require "lmail.core"
 local stream = require "lmail.stream"
 
@@ -61,5 +62,17 @@ end
 function mime.decoder(name, opts)
   return codec_filter("decoder", decoders, name, opts)
 end
+
+--- mime.decode_words(s) -> UTF-8 string: RFC 2047 encoded words decoded
+-- and converted (adjacent words joined, invalid words kept verbatim).
+---@param s string
+---@return string
+function mime.decode_words(s)
+  if type(s) ~= "string" then error("mime.decode_words: bad argument #1 (string expected)", 2) end
+  return (core.hdr.decode_words(s))
+end
+
+--- mime.parse(raw_or_source [, opts]) -> message | nil, msg, code
+mime.parse = require("lmail.mime.parse").parse
 
 return mime

@@ -201,7 +201,6 @@ end
 local function is_attachment(p)
   if p.kind == "multipart" then return false end
   if p.disposition == "attachment" or p.kind == "message" then return true end
-  if p.filename then return true end
   local ct = p.content_type
   return ct ~= "text/plain" and ct ~= "text/html"
 end
@@ -239,9 +238,9 @@ function Part:html()
   return text_of(self, "text/html")
 end
 
---- The attachments: leaf parts with Content-Disposition attachment, a
--- file name, or a type other than text/plain and text/html, and message
--- parts (whole, not entered).
+--- The attachments: leaf parts with Content-Disposition attachment or a
+-- type other than text/plain and text/html (inline images included), and
+-- message parts (whole, not entered).
 ---@return table[]
 function Part:attachments()
   local out = {}
