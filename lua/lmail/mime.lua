@@ -72,7 +72,28 @@ function mime.decode_words(s)
   return (core.hdr.decode_words(s))
 end
 
+--- mime.encode_words(s [, charset]) -> RFC 2047 encoded words for a
+-- header value: words that need it become =?UTF-8?B|Q?...?= (whichever is
+-- shorter), at most 75 characters each, never splitting a character; the
+-- rest is kept. CR, LF or NUL in s raise (header injection).
+---@param s string
+---@param charset string|nil
+---@return string|nil encoded, string? err, string? code
+function mime.encode_words(s, charset)
+  if type(s) ~= "string" then error("mime.encode_words: bad argument #1 (string expected)", 2) end
+  if s:find("[\r\n%z]") then
+    error("mime.encode_words: text contains CR, LF or NUL (header injection refused)", 2)
+  end
+  if charset ~= nil and type(charset) ~= "string" then
+    error("mime.encode_words: bad argument #2 (string expected)", 2)
+  end
+  return core.hdr.encode_words(s, charset, "text")
+end
+
 --- mime.parse(raw_or_source [, opts]) -> message | nil, msg, code
 mime.parse = require("lmail.mime.parse").parse
+
+--- mime.message{...} -> message (see docs/mime.md)
+mime.message = require("lmail.mime.build").message
 
 return mime
