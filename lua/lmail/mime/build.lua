@@ -415,7 +415,13 @@ local function make_field(name, value, level)
     return { name = name, kind = "addr", value = M.address_list(value, name, level + 1) }
   end
   header.check(value, "mime.message: header " .. name, level + 1)
-  return { name = name, kind = "text", value = value }
+  -- ASCII values go as they are (a structured field must not be
+  -- re-encoded); others are unstructured text in RFC 2047 words
+  local f = { name = name, kind = value:find("[\1-\8\11-\31\127-\255]") and "text" or "raw",
+    value = value }
+  local ok, err = render_field(f)
+  if not ok then error("mime.message: " .. err, level + 1) end
+  return f
 end
 
 --- Replaces every `name` field by one with `value` (at the place of the
