@@ -8,6 +8,7 @@ enum { W_ATOM, W_QSTR, W_DOT, W_DLIT };
 
 typedef struct item {
     int kind;
+    int space;       /* white space or a comment came before it */
     size_t off, len; /* text in the scratch bytes */
 } item;
 
@@ -46,10 +47,11 @@ static int skip(aparser *p, lm_buf *cmt)
     return p->rc;
 }
 
-static int push_item(aparser *p, int kind, size_t off)
+static int push_item(aparser *p, int kind, size_t off, int space)
 {
     item it;
     it.kind = kind;
+    it.space = space;
     it.off = off;
     it.len = lm_buf_size(&p->bytes) - off;
     return lm_buf_append(&p->items, &it, sizeof it);
@@ -63,10 +65,12 @@ static int read_words(aparser *p)
     lm_buf_clear(&p->items);
     lm_buf_clear(&p->bytes);
     for (;;) {
-        size_t off = lm_buf_size(&p->bytes);
+        size_t off = lm_buf_size(&p->bytes), before = p->i;
         unsigned char c;
+        int space;
         if ((rc = skip(p, NULL)) != LM_OK)
             return rc;
+        space = p->i != before;
         if (p->i >= p->n)
             return LM_OK;
         c = (unsigned char)p->in[p->i];
@@ -77,10 +81,10 @@ static int read_words(aparser *p)
                 return fail(p);
             if (p->rc != LM_OK)
                 return p->rc;
-            rc = push_item(p, W_QSTR, off);
+            rc = push_item(p, W_QSTR, off, space);
         } else if (c == '.') {
             p->i++;
-            rc = push_item(p, W_DOT, off);
+            rc = push_item(p, W_DOT, off, space);
         } else if (is_special(c)) {
             return LM_OK;
         } else {
@@ -90,7 +94,7 @@ static int read_words(aparser *p)
                 p->i++;
             if ((rc = lm_buf_append(&p->bytes, p->in + s, p->i - s)) != LM_OK)
                 return rc;
-            rc = push_item(p, W_ATOM, off);
+            rc = push_item(p, W_ATOM, off, space);
         }
         if (rc != LM_OK)
             return rc;
@@ -107,8 +111,10 @@ static const item *items(aparser *p)
     return (const item *)(const void *)lm_buf_data(&p->items);
 }
 
-/* The words as a display name: words joined by one space, a dot glued to
- * the word before it (obs-phrase "John Q. Public"), then RFC 2047-decoded. */
+/* The words as a display name: joined by one space where the input had
+ * white space or a comment between them, else glued (obs-phrase "John Q.
+ * Public", and dots inside encoded words real mail writes), then RFC
+ * 2047-decoded. */
 static int phrase_to(aparser *p, lm_buf *dst)
 {
     const item *it = items(p);
@@ -117,8 +123,7 @@ static int phrase_to(aparser *p, lm_buf *dst)
     int rc;
     lm_buf_clear(&p->name);
     for (i = 0; i < k; i++) {
-        if (i > 0 && it[i].kind != W_DOT &&
-            (rc = lm_buf_append(&p->name, " ", 1)) != LM_OK)
+        if (i > 0 && it[i].space && (rc = lm_buf_append(&p->name, " ", 1)) != LM_OK)
             return rc;
         if (it[i].kind == W_DOT)
             rc = lm_buf_append(&p->name, ".", 1);

@@ -459,6 +459,11 @@ static void test_addresses(void)
     LMT_CHECK(addrs("\"=?utf-8?q?Zhang_San?=\" <zs@example.test>", &k) == LM_OK &&
               ADDR(0, "Zhang San", "zs@example.test", ""));
     LMT_CHECK(addrs("root", &k) == LM_OK && ADDR(0, "", "root", ""));
+    /* dots inside an encoded word (not allowed there, common in real mail) */
+    LMT_CHECK(addrs("=?utf-8?q?J.R.R._Tolkien?= <jrr@example.test>", &k) == LM_OK &&
+              ADDR(0, "J.R.R. Tolkien", "jrr@example.test", ""));
+    LMT_CHECK(addrs("John (middle) Q.Public <jqp@example.test>", &k) == LM_OK &&
+              ADDR(0, "John Q.Public", "jqp@example.test", ""));
     LMT_CHECK(addrs("a@[192.0.2.1]", &k) == LM_OK && ADDR(0, "", "a@[192.0.2.1]", ""));
     LMT_CHECK(addrs("<>", &k) == LM_OK && k == 3 && ADDR(0, "", "", ""));
     LMT_CHECK(addrs("", &k) == LM_OK && k == 0);

@@ -34,6 +34,21 @@ def decoded(value, pol):
     return str(value)
 
 
+def addresses(msg, pol):
+    from email.utils import getaddresses
+    out = {}
+    for field in ("from", "to", "cc", "reply-to", "sender"):
+        values = msg.get_all(field)
+        if not values:
+            continue
+        if pol == "compat32":
+            pairs = getaddresses([str(v) for v in values])
+            out[field] = [[decoded(n, pol), a] for n, a in pairs]
+        else:
+            out[field] = [[a.display_name, a.addr_spec] for v in values for a in v.addresses]
+    return out
+
+
 def describe(msg, pol):
     node = {"ct": msg.get_content_type()}
     fn = msg.get_filename()
@@ -58,6 +73,7 @@ def describe_file(path):
             tree = describe(msg, name)
             subj = msg["subject"]
             tree["subject"] = decoded(subj, name) if subj is not None else None
+            tree["addresses"] = addresses(msg, name)
             if name == "default" and msg.get_body(("plain",)) is not None:
                 try:
                     tree["text"] = msg.get_body(("plain",)).get_content()
