@@ -23,10 +23,11 @@ size_t lm_hdr_skip_cfws(const char *in, size_t n, size_t i, int *bad, lm_buf *cm
  * 0 when the input ended first. */
 size_t lm_hdr_quoted(const char *in, size_t n, size_t i, lm_buf *out, int *closed, int *rc);
 
-/* Writable pointer to the unconsumed byte k of a non-empty buffer. */
+/* Writable pointer to the unconsumed byte k (NULL while the buffer has
+ * no storage: nothing to write then). */
 static inline unsigned char *lm_hdr_at(lm_buf *b, size_t k)
 {
-    return b->p + b->off + k;
+    return b->p ? b->p + b->off + k : NULL;
 }
 
 /* A record whose bytes are appended after lm_hdr_rec_open (which returns

@@ -61,6 +61,20 @@ static unsigned decode(const char *s)
 
 #define DECODES(in, want) (decode(in), strcmp(result, want) == 0)
 
+/* Regression (found by fuzz_hdr): reserving 0 bytes of a buffer with no
+ * storage yet returned NULL (pointer arithmetic on NULL), read as failure. */
+static void test_buf_reserve_zero(void)
+{
+    lm_alloc a = talloc();
+    lm_buf b;
+    int rc = LM_OK;
+    lm_buf_init(&b, &a, 100);
+    LMT_CHECK(lm_buf_reserve(&b, 0, &rc) != NULL && rc == LM_OK);
+    lm_buf_free(&b);
+    /* an empty encoded word takes that path */
+    LMT_CHECK(DECODES("=?utf-8?q?\?=x", "x"));
+}
+
 static void test_rfc2047_examples(void)
 {
     /* RFC 2047 section 8 */
@@ -600,6 +614,7 @@ static void test_hostile(void)
 
 int main(void)
 {
+    LMT_RUN(test_buf_reserve_zero);
     LMT_RUN(test_rfc2047_examples);
     LMT_RUN(test_words_lenient);
     LMT_RUN(test_charsets);

@@ -107,7 +107,7 @@ static void event(trace *t, const lm_mime_event *ev)
         puts_(t, "done\n");
         break;
     default:
-        puts_(t, "???\n");
+        puts_(t, "unknown event\n");
     }
 }
 
