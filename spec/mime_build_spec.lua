@@ -105,10 +105,11 @@ describe("mime.message header block", function()
     assert.are.equal(long, m:header("Subject"))
     -- an ASCII structured field is never re-encoded, so it cannot be
     -- folded without white space: refused when given
-    local ok, err = pcall(mime.message, base { headers = { { "List-Unsubscribe", "<" .. long .. ">" } },
-      text = "x" })
+    local ok, err = pcall(mime.message, base {
+      headers = { { "List-Unsubscribe", "<" .. long .. ">" } }, text = "x" })
     assert.is_false(ok)
-    assert.truthy(err:find("header List-Unsubscribe has a line longer than 998 octets", 1, true), err)
+    assert.truthy(err:find("header List-Unsubscribe has a line longer than 998 octets", 1, true),
+      err)
     local folded = assert(mime.message(base { text = "x", headers = { { "List-Unsubscribe",
       "<" .. string.rep("a", 70) .. ">, " .. "<" .. string.rep("b", 70) .. ">" } } }))
     assert.truthy(folded:to_string():find("<" .. string.rep("a", 70) .. ">,\r\n <b", 1, true))
@@ -153,7 +154,9 @@ describe("mime.message header injection", function()
     { "from", function(v) return { from = v } end },
     { "header value", function(v) return base { headers = { { "X-A", v } } } end },
     { "header name", function(v) return base { headers = { { v, "x" } } } end },
-    { "filename", function(v) return base { attachments = { { filename = v, content = "x" } } } end },
+    { "filename", function(v)
+      return base { attachments = { { filename = v, content = "x" } } }
+    end },
     { "cid", function(v) return base { attachments = { { cid = v, content = "x" } } } end },
     { "content_type", function(v)
       return base { attachments = { { content_type = v, content = "x" } } }
@@ -178,7 +181,9 @@ describe("mime.message header injection", function()
     assert.has_error(function() msg:add_header("X-A", "a\nb") end)
     assert.has_error(function() msg:add_header("X A", "b") end)
     assert.has_error(function() mime.encode_words("a\r\nb") end)
-    assert.has_error(function() mime.message(base { headers = { { "Content-Type", "text/html" } } }) end)
+    assert.has_error(function()
+      mime.message(base { headers = { { "Content-Type", "text/html" } } })
+    end)
   end)
 
   it("refuses ambiguous addresses rather than guessing", function()
@@ -189,12 +194,15 @@ describe("mime.message header injection", function()
   end)
 
   it("raises on misuse", function()
-    assert.has_error(function() mime.message() end, "mime.message: bad argument #1 (table expected)")
+    assert.has_error(function() mime.message() end,
+      "mime.message: bad argument #1 (table expected)")
     assert.has_error(function() mime.message(base { atachments = {} }) end,
       "mime.message: unknown field 'atachments'")
     assert.has_error(function() mime.message({ text = "x" }) end, "mime.message: from is required")
     assert.has_error(function() mime.message(base { attachments = { { content = 1 } } }) end)
-    assert.has_error(function() mime.message(base { attachments = { { path = "a", content = "b" } } }) end)
+    assert.has_error(function()
+      mime.message(base { attachments = { { path = "a", content = "b" } } })
+    end)
     assert.has_error(function() mime.message(base { text = "\255" }) end)
   end)
 end)
@@ -233,7 +241,8 @@ describe("mime.message bodies", function()
     end
     assert.are.equal("text/plain", shape(parsed { text = "a" }))
     assert.are.equal("text/plain", shape(parsed {}))
-    assert.are.equal("multipart/alternative(text/plain, text/html)", shape(parsed { text = "a", html = "b" }))
+    assert.are.equal("multipart/alternative(text/plain, text/html)",
+      shape(parsed { text = "a", html = "b" }))
     local png = tmpfile("\137PNG\r\n\26\n")
     local m = parsed { text = "a", html = "<img src=cid:logo>", attachments = {
       { path = png, inline = true, cid = "logo", filename = "logo.png" },
@@ -284,7 +293,8 @@ describe("mime.message bodies", function()
     assert.truthy(b and b:find("=_", 1, true))
     -- a text that quotes a boundary of this very message still parses
     local m = assert(mime.parse(s))
-    local evil = assert(mime.message(base { text = "--" .. b .. "\n--" .. b .. "--\n", html = "x" }))
+    local evil = assert(mime.message(base { text = "--" .. b .. "\n--" .. b .. "--\n",
+      html = "x" }))
     local m2 = assert(mime.parse(evil:to_string()))
     assert.are.equal("--" .. b .. "\r\n--" .. b .. "--\r\n", m2:text())
     assert.are.equal(2, #m.parts)
@@ -294,7 +304,7 @@ end)
 describe("mime.message streaming", function()
   it("to_string() equals the concatenation of source() and size() is exact", function()
     local path = tmpfile(string.rep("0123456789", 100000))
-    local chunks, src = {}, nil
+    local chunks, src = {}
     local msg = assert(mime.message(base { text = "a", html = "b", attachments = {
       { path = path }, { filename = "s.bin", source = (function()
         local n = 0

@@ -85,7 +85,8 @@ local function lmail_messages(dir)
     attachments = { from = "Alice <alice@example.test>", to = "bob@example.test",
       subject = "Grüße mit Anhängen", text = "Grüße!\n", html = "<p><img src=cid:logo></p>",
       attachments = {
-        { path = big, filename = "Fotos aus dem Urlaub 2024 – sehr lang und voller Umlaute äöü.jpg" },
+        { path = big,
+          filename = "Fotos aus dem Urlaub 2024 – sehr lang und voller Umlaute äöü.jpg" },
         { filename = "名单.csv", content = "名字,数量\n苹果,3\n", content_type = "text/csv" },
         { filename = "empty.bin", content = "" },
         { filename = "ascii.txt", content = "just\r\nascii\r\n" },
@@ -102,7 +103,7 @@ describe("lmail-built messages", function()
   os.execute("mkdir -p " .. python.quote(dir))
   local specs = lmail_messages(dir)
   local built, paths, names = {}, {}, {}
-  for name, spec in pairs(specs) do names[#names + 1] = name end
+  for name in pairs(specs) do names[#names + 1] = name end
   table.sort(names)
   for _, name in ipairs(names) do
     local msg = assert(mime.message(specs[name]))
@@ -143,7 +144,8 @@ describe("lmail-built messages", function()
         local want = py_tree(theirs)
         want.subject = theirs.subject ~= json.null and theirs.subject or nil
         assert.are.same(want, mine, name .. " (" .. policy .. ")")
-        assert.are.same(theirs.addresses, lmail_addresses(m), name .. " addresses (" .. policy .. ")")
+        assert.are.same(theirs.addresses, lmail_addresses(m),
+          name .. " addresses (" .. policy .. ")")
       end
       if spec.text and oracle[name .. ".eml"].default.text then
         assert.are.equal(oracle[name .. ".eml"].default.text, m:text())

@@ -386,7 +386,9 @@ end
 local function display(h)
   if h.kind ~= "addr" then return h.value end
   local t = {}
-  for i, a in ipairs(h.value) do t[i] = a.name ~= "" and (a.name .. " <" .. a.addr .. ">") or a.addr end
+  for i, a in ipairs(h.value) do
+    t[i] = a.name ~= "" and (a.name .. " <" .. a.addr .. ">") or a.addr
+  end
   return table.concat(t, ", ")
 end
 
@@ -406,7 +408,8 @@ local function make_field(name, value, level)
   header.check_name(name, level + 1)
   local key = name:lower()
   if key == "bcc" then
-    error("mime.message: Bcc never goes into the header; give bcc = {...} to mime.message", level + 1)
+    error("mime.message: Bcc never goes into the header; give bcc = {...} to mime.message",
+      level + 1)
   end
   if OWNED[key] then
     error("mime.message: " .. name .. " is written by the builder from the body options", level + 1)
@@ -510,7 +513,9 @@ function M.message(spec)
   for _, f in ipairs({ { "to", "To" }, { "cc", "Cc" }, { "reply_to", "Reply-To" },
     { "sender", "Sender" } }) do
     local v = spec[f[1]]
-    if v ~= nil then h[#h + 1] = { name = f[2], kind = "addr", value = M.address_list(v, f[1], 2) } end
+    if v ~= nil then
+      h[#h + 1] = { name = f[2], kind = "addr", value = M.address_list(v, f[1], 2) }
+    end
   end
   if spec.subject ~= nil then
     h[#h + 1] = { name = "Subject", kind = "text", value = header.check(spec.subject,

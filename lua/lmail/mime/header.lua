@@ -151,7 +151,8 @@ function header.param(name, value)
   if not ascii then
     -- old readers take the name in RFC 2047 words (all of it encoded,
     -- as a phrase, so nothing is left for them to misread)
-    out[1] = name .. "=" .. quoted(assert(hdr.encode_words(value, nil, "phrase", FOLD_AT - #name - 3)))
+    local words = assert(hdr.encode_words(value, nil, "phrase", FOLD_AT - #name - 3))
+    out[1] = name .. "=" .. quoted(words)
   end
   local enc = "UTF-8''" .. pct(value)
   if #name + #enc + 3 <= 70 then

@@ -91,7 +91,9 @@ local function run(p, input)
     if chunk == nil then
       p:finish()
     else
-      if type(chunk) ~= "string" then error("mime.parse: the source returned a " .. type(chunk), 3) end
+      if type(chunk) ~= "string" then
+        error("mime.parse: the source returned a " .. type(chunk), 3)
+      end
       chunks[#chunks + 1] = chunk
       local fok, ferr, fcode = p:feed(chunk)
       if not fok then return nil, ferr, fcode end
