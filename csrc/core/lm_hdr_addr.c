@@ -28,7 +28,7 @@ typedef struct aparser {
 
 static int fail(aparser *p)
 {
-    p->err = p->i;
+    p->err = p->i < p->n ? p->i : p->n;
     return LM_EINVAL;
 }
 

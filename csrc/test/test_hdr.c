@@ -270,7 +270,7 @@ static void test_encode(void)
         "\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80"
         "\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80"
         "\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80",
-        "Gr\xC3\xBC\xC3\x9F" "e aus K\xC3\xB6ln und  zwei  Leerzeichen",
+        "Gr\303\274\303\237e aus K\xC3\xB6ln und  zwei  Leerzeichen",
         "",
     };
     char big[4000];
@@ -500,6 +500,16 @@ static void test_addresses(void)
     LMT_CHECK(addrs("@b.c", &k) == LM_EINVAL);
     LMT_CHECK(addrs("<a@b.c> trailing", &k) == LM_EINVAL);
     LMT_CHECK(addrs("a@[1.2.3.4", &k) == LM_EINVAL);
+    /* regression (fuzz_hdr): an escape at the very end of a domain literal
+     * reported an offset past the input */
+    {
+        lm_alloc a = talloc();
+        lm_buf out;
+        size_t off = 99;
+        lm_buf_init(&out, &a, 1024);
+        LMT_CHECK(lm_hdr_addresses("a@[x\\", 6, &out, &off) == LM_EINVAL && off <= 6);
+        lm_buf_free(&out);
+    }
 }
 
 static int date(const char *s, int64_t *t, int *zone)
