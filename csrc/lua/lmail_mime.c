@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/lm_b64.h"
 #include "../core/lm_mime.h"
+#include "../core/lm_mime_body.h"
+#include "../core/lm_qp.h"
 
 #define PARSER_MT "lmail.mime.parser"
 
@@ -180,50 +183,110 @@ static int parser_close(lua_State *L)
     return 1;
 }
 
-static int b64_char(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/' || c == '=' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /* core.mime.b64_clean(s) -> boolean: only base64 characters, '=' and white
  * space (a lenient decode skips anything else: the caller warns) */
 static int mime_b64_clean(lua_State *L)
 {
-    size_t n, i;
-    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
-    for (i = 0; i < n && b64_char(s[i]); i++)
-        ;
-    lua_pushboolean(L, i == n);
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    lua_pushboolean(L, lm_mime_b64_garbage(s, n) == n);
     return 1;
-}
-
-static int is_hex(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
 }
 
 /* core.mime.qp_clean(s) -> boolean: every '=' starts "=XX" or a soft line
  * break (RFC 2045 6.7) */
 static int mime_qp_clean(lua_State *L)
 {
-    size_t n, i;
-    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
-    const unsigned char *e = s + n, *q = s;
-    int ok = 1;
-    while (ok && (q = memchr(q, '=', (size_t)(e - q))) != NULL) {
-        i = 1;
-        if (q + 2 < e && is_hex(q[1]) && is_hex(q[2])) {
-            q += 3;
-            continue;
-        }
-        while (q + i < e && (q[i] == ' ' || q[i] == '\t'))
-            i++;
-        ok = q + i == e || q[i] == '\n' || (q[i] == '\r' && q + i + 1 < e && q[i + 1] == '\n');
-        q += i;
-    }
-    lua_pushboolean(L, ok);
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    lua_pushboolean(L, lm_mime_qp_clean(s, n));
     return 1;
+}
+
+/* Bodies are decoded into a scratch buffer kept by the decode_body closure
+ * (an upvalue: one per Lua state, reachable by the GC), then copied once
+ * into the result string. Lua strings can only be made by copying, and a
+ * luaL_Buffer would add a fresh block per body (page faults and zeroing for
+ * every big attachment). Scratch beyond SCRATCH_KEEP is given back. */
+#define SCRATCH_MT "lmail.mime.scratch"
+#define SCRATCH_KEEP (16u << 20)
+
+static int scratch_gc(lua_State *L)
+{
+    lm_buf_free(luaL_checkudata(L, 1, SCRATCH_MT));
+    return 0;
+}
+
+static int b64_body(lua_State *L, lm_buf *scratch, const char *s, size_t n)
+{
+    lm_b64_dec d;
+    size_t a = 0, z = 0;
+    const char *warning = NULL;
+    int rc = LM_OK;
+    unsigned char *out;
+    if (lm_mime_b64_garbage(s, n) != n)
+        warning = "base64 body: characters outside the alphabet skipped";
+    lm_buf_clear(scratch);
+    if (!(out = lm_buf_reserve(scratch, LM_B64_DECODE_BOUND(n), &rc)))
+        return luaL_error(L, "mime: out of memory decoding a body");
+    lm_b64_dec_init(&d, 0, LM_B64_AUTO);
+    lm_b64_dec_step(&d, s, n, out, &a);
+    if (lm_b64_dec_finish(&d, out + a, &z) != LM_OK) {
+        /* lenient decoding fails only on a final lone character: what came
+         * before it is whole */
+        z = 0;
+        warning = "base64 body: a truncated final quantum dropped";
+    }
+    lua_pushlstring(L, (const char *)out, a + z);
+    if (!warning)
+        return 1;
+    lua_pushstring(L, warning);
+    return 2;
+}
+
+static int qp_body(lua_State *L, lm_buf *scratch, const char *s, size_t n)
+{
+    size_t w = 0;
+    int rc = LM_OK, clean = lm_mime_qp_clean(s, n);
+    unsigned char *out;
+    lm_buf_clear(scratch);
+    if (!(out = lm_buf_reserve(scratch, n + 1, &rc)))
+        return luaL_error(L, "mime: out of memory decoding a body");
+    lm_qp_decode(s, n, out, &w);
+    lua_pushlstring(L, (const char *)out, w);
+    if (clean)
+        return 1;
+    lua_pushstring(L, "quoted-printable body: malformed escapes kept verbatim");
+    return 2;
+}
+
+/* core.mime.decode_body(raw, first, last, encoding) -> bytes [, warning]
+ * Transfer-decodes raw:sub(first + 1, last) (0-based offsets, as the parser
+ * reports them) without copying the encoded bytes first: "base64" and
+ * "quoted-printable" leniently, anything else as it is. */
+static int mime_decode_body(lua_State *L)
+{
+    size_t n, len;
+    const char *raw = luaL_checklstring(L, 1, &n);
+    lua_Integer first = luaL_checkinteger(L, 2), last = luaL_checkinteger(L, 3);
+    const char *cte = luaL_checkstring(L, 4);
+    lm_buf *scratch = luaL_checkudata(L, lua_upvalueindex(1), SCRATCH_MT);
+    int r;
+    luaL_argcheck(L, first >= 0 && last >= first && (lua_Unsigned)last <= n, 3,
+                  "range outside the string");
+    raw += first;
+    len = (size_t)(last - first);
+    if (strcmp(cte, "base64") == 0)
+        r = b64_body(L, scratch, raw, len);
+    else if (strcmp(cte, "quoted-printable") == 0)
+        r = qp_body(L, scratch, raw, len);
+    else {
+        lua_pushlstring(L, raw, len);
+        return 1;
+    }
+    if (scratch->cap > SCRATCH_KEEP)
+        lm_buf_free(scratch);
+    return r;
 }
 
 static const luaL_Reg mime_fns[] = {
@@ -241,6 +304,19 @@ void lmail_open_mime(lua_State *L)
     };
     static const luaL_Reg meta[] = {
         {"__gc", parser_close}, {"__close", parser_close}, {NULL, NULL}};
+    static const luaL_Reg scratch_meta[] = {{"__gc", scratch_gc}, {NULL, NULL}};
+    static const luaL_Reg none[] = {{NULL, NULL}};
+    lm_buf *scratch;
+    lm_alloc a = lmail_lua_alloc(L);
     lmail_define_class(L, PARSER_MT, methods, meta);
+    lmail_define_class(L, SCRATCH_MT, none, scratch_meta);
     lmail_register(L, "mime", mime_fns);
+    lua_getfield(L, -1, "mime");
+    scratch = lua_newuserdatauv(L, sizeof *scratch, 0);
+    lm_buf_init(scratch, &a, (size_t)-1);
+    luaL_getmetatable(L, SCRATCH_MT);
+    lua_setmetatable(L, -2);
+    lua_pushcclosure(L, mime_decode_body, 1);
+    lua_setfield(L, -2, "decode_body");
+    lua_pop(L, 1);
 }

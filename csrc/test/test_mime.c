@@ -5,6 +5,7 @@
  * allocator, and hostile shapes whose work is counted (lm_mime_work) to show
  * it stays linear in the input. */
 #include "../core/lm_mime.h"
+#include "../core/lm_mime_body.h"
 #include "lmt.h"
 
 #include <stdlib.h>
@@ -562,8 +563,35 @@ static void test_invariance_samples(void)
         LMT_CHECK(invariant(samples[i], NULL));
 }
 
+/* The base64 garbage check against a byte-by-byte reference: every byte
+ * value at every position of buffers longer than the widest SIMD block. */
+static void test_body_checks(void)
+{
+    static const char ok[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \t\r\n";
+    unsigned char buf[80];
+    int c;
+    size_t k;
+    for (c = 0; c < 256; c++) {
+        int good = c != 0 && strchr(ok, c) != NULL;
+        for (k = 0; k < sizeof buf; k++) {
+            memset(buf, 'A', sizeof buf);
+            buf[k] = (unsigned char)c;
+            LMT_CHECK(lm_mime_b64_garbage(buf, sizeof buf) == (good ? sizeof buf : k));
+        }
+    }
+    LMT_CHECK(lm_mime_b64_garbage("", 0) == 0);
+    LMT_CHECK(lm_mime_qp_clean("a=3Db=\r\nc= \t\nd=", 15));
+    LMT_CHECK(lm_mime_qp_clean("plain", 5));
+    LMT_CHECK(!lm_mime_qp_clean("a=ZZ", 4));
+    LMT_CHECK(!lm_mime_qp_clean("a=4", 3));
+    LMT_CHECK(!lm_mime_qp_clean("a= x\r\n", 6));
+    LMT_CHECK(!lm_mime_qp_clean("a=\r", 3));
+}
+
 int main(void)
 {
+    LMT_RUN(test_body_checks);
     LMT_RUN(test_simple);
     LMT_RUN(test_multipart);
     LMT_RUN(test_nested);

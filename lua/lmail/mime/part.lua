@@ -122,36 +122,18 @@ local function slice(self, s, e)
   return self._ctx.raw:sub(s + 1, e)
 end
 
--- Transfer decoding (RFC 2045 6): base64 and quoted-printable leniently,
--- with a warning for what had to be skipped or kept.
-local function transfer_decode(self, raw)
-  local cte = self.transfer_encoding
-  if cte == "base64" then
-    if not core.mime.b64_clean(raw) then
-      warn(self, "base64 body: characters outside the alphabet skipped")
-    end
-    local out = core.b64.decode(raw)
-    if out then return out end
-    warn(self, "base64 body: a truncated final quantum dropped")
-    local clean = raw:gsub("[^%w+/]", "")
-    return core.b64.decode(clean:sub(1, #clean - #clean % 4)) or ""
-  elseif cte == "quoted-printable" then
-    if not core.mime.qp_clean(raw) then
-      warn(self, "quoted-printable body: malformed escapes kept verbatim")
-    end
-    return core.qp.decode(raw)
-  end
-  return raw
-end
-
 --- The transfer-decoded bytes of a leaf; the raw enclosed message of a
 -- message part; nil for a multipart.
 ---@return string|nil
 function Part:body()
   if self.kind == "multipart" then return nil end
-  local raw = slice(self, self._body, self._stop)
-  if self.kind == "message" then return raw end
-  return transfer_decode(self, raw)
+  if self.kind == "message" then return slice(self, self._body, self._stop) end
+  -- RFC 2045 6: base64 and quoted-printable decoded leniently, straight
+  -- from the message string, with a warning for what had to be skipped
+  local out, warning = core.mime.decode_body(self._ctx.raw, self._body, self._stop,
+    self.transfer_encoding)
+  if warning then warn(self, warning) end
+  return out
 end
 
 --- Same as part:body(), the name attachments use.
