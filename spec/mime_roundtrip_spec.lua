@@ -100,7 +100,7 @@ end
 describe("lmail-built messages", function()
   local dir = os.tmpname()
   os.remove(dir)
-  os.execute("mkdir -p " .. python.quote(dir))
+  os.execute("env -u LD_PRELOAD mkdir -p " .. python.quote(dir))
   local specs = lmail_messages(dir)
   local built, paths, names = {}, {}, {}
   for name in pairs(specs) do names[#names + 1] = name end
@@ -163,7 +163,7 @@ end)
 describe("Python-built messages", function()
   local dir = os.tmpname()
   os.remove(dir)
-  os.execute("mkdir -p " .. python.quote(dir))
+  os.execute("env -u LD_PRELOAD mkdir -p " .. python.quote(dir))
   python.run(PYMIME .. " build " .. python.quote(dir))
   local files = { "py_compat32.eml", "py_default.eml" }
   local paths = {}

@@ -15,7 +15,8 @@ python.exe = exists("/usr/bin/python3") and "/usr/bin/python3" or "python3"
 -- Runs `python3 args` and returns its standard output; raises on failure.
 function python.run(args)
   local out = os.tmpname()
-  local cmd = python.exe .. " " .. args .. " >" .. out .. " 2>&1"
+  -- an ASan run preloads libasan into this process: python must not inherit it
+  local cmd = "env -u LD_PRELOAD " .. python.exe .. " " .. args .. " >" .. out .. " 2>&1"
   local ok = os.execute(cmd)
   local f = assert(io.open(out, "rb"))
   local s = f:read("a")
