@@ -86,6 +86,9 @@ $(BUILD)/test/%: csrc/test/%.c $(LIB_OBJ) csrc/test/lmt.h $(FLAGS_STAMP)
 	@[ -n "$(Q)" ] && echo "  CCLD    $@" || true
 	$(Q)$(CC) $(ALL_CFLAGS) $(SSL_CFLAGS) -o $@ $< $(LIB_OBJ) $(SSL_LIBS) $(LDFLAGS)
 
+# C tests also depend on the other test headers (lmt_alloc.h, ...).
+$(TEST_BIN): $(wildcard csrc/test/*.h)
+
 deps:
 	@sh tools/ensure-deps.sh test
 

@@ -8,29 +8,9 @@ local mime = require "lmail.mime"
 local md5 = require "lmail.md5"
 local json = require "dkjson"
 local python = require "spec.support.python"
+local mimetree = require "spec.support.mimetree"
 
 local PYMIME = "spec/support/pymime.py"
-
-local function tree(p)
-  local n = { ct = p.content_type, filename = p.filename }
-  if p.parts then
-    n.parts = {}
-    for i, c in ipairs(p.parts) do n.parts[i] = tree(c) end
-  else
-    local b = p:body()
-    n.md5, n.size = md5.hex(b), #b
-  end
-  return n
-end
-
-local function py_tree(t)
-  local n = { ct = t.ct, filename = t.filename, md5 = t.md5, size = t.size }
-  if t.parts then
-    n.parts = {}
-    for i, c in ipairs(t.parts) do n.parts[i] = py_tree(c) end
-  end
-  return n
-end
 
 local function lmail_addresses(m)
   local out = {}
@@ -136,12 +116,12 @@ describe("lmail-built messages", function()
         assert.are.equal(md5.hex(content), md5.hex(a:content()), a.filename)
         assert.are.equal(want.filename, a.filename)
       end
-      local mine = tree(m)
+      local mine = mimetree.lmail(m)
       mine.subject = m:header("Subject")
       for _, policy in ipairs({ "compat32", "default" }) do
         local theirs = oracle[name .. ".eml"][policy]
         assert.is_nil(theirs.error, tostring(theirs.error))
-        local want = py_tree(theirs)
+        local want = mimetree.python(theirs)
         want.subject = theirs.subject ~= json.null and theirs.subject or nil
         assert.are.same(want, mine, name .. " (" .. policy .. ")")
         assert.are.same(theirs.addresses, lmail_addresses(m),
@@ -176,11 +156,11 @@ describe("Python-built messages", function()
       local raw = fh:read("a")
       fh:close()
       local m = assert(mime.parse(raw))
-      local mine = tree(m)
+      local mine = mimetree.lmail(m)
       mine.subject = m:header("Subject")
       for _, policy in ipairs({ "compat32", "default" }) do
         local theirs = oracle[f][policy]
-        local want = py_tree(theirs)
+        local want = mimetree.python(theirs)
         want.subject = theirs.subject
         assert.are.same(want, mine, f .. " (" .. policy .. ")")
         assert.are.same(theirs.addresses, lmail_addresses(m), f .. " addresses (" .. policy .. ")")

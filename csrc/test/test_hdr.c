@@ -6,33 +6,9 @@
 #include "../core/lm_charset.h"
 #include "../core/lm_hdr.h"
 #include "lmt.h"
+#include "lmt_alloc.h"
 
 #include <stdlib.h>
-
-static int alloc_count, fail_at, live;
-
-static void *test_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        if (ptr)
-            live--;
-        free(ptr);
-        return NULL;
-    }
-    if (++alloc_count == fail_at)
-        return NULL;
-    if (!ptr)
-        live++;
-    return realloc(ptr, nsize);
-}
-
-static lm_alloc talloc(void)
-{
-    lm_alloc a = {test_alloc, NULL};
-    return a;
-}
 
 static char result[65536];
 
@@ -49,7 +25,7 @@ static void keep_result(const lm_buf *b)
 /* Decodes s; the result (NUL-terminated) is in `result`. */
 static unsigned decode(const char *s)
 {
-    lm_alloc a = talloc();
+    lm_alloc a = lmt_alloc();
     lm_buf out;
     unsigned warn = 0;
     lm_buf_init(&out, &a, sizeof result - 1);
@@ -65,7 +41,7 @@ static unsigned decode(const char *s)
  * storage yet returned NULL (pointer arithmetic on NULL), read as failure. */
 static void test_buf_reserve_zero(void)
 {
-    lm_alloc a = talloc();
+    lm_alloc a = lmt_alloc();
     lm_buf b;
     int rc = LM_OK;
     lm_buf_init(&b, &a, 100);
@@ -176,7 +152,7 @@ static void test_charsets(void)
         {"UTF-8", "\xE2\x82\xAC", "\xE2\x82\xAC"},
         {" utf-8 ", "x", "x"},
     };
-    lm_alloc a = talloc();
+    lm_alloc a = lmt_alloc();
     size_t i;
     for (i = 0; i < sizeof v / sizeof v[0]; i++) {
         lm_buf out;
@@ -225,7 +201,7 @@ static void test_charsets(void)
 /* Encodes s; checks the RFC 2047 2 limits; decodes it back. */
 static int encode_roundtrip(const char *s, size_t n, int mode, const char *cs, size_t room)
 {
-    lm_alloc a = talloc();
+    lm_alloc a = lmt_alloc();
     lm_buf out, back;
     unsigned warn = 0;
     int ok = 1, rc;
@@ -340,7 +316,7 @@ static char rec[64][256];
 
 static size_t params(const char *in, int kind, unsigned *warn)
 {
-    lm_alloc a = talloc();
+    lm_alloc a = lmt_alloc();
     lm_buf out;
     size_t k;
     unsigned w = 0;
@@ -416,7 +392,7 @@ static void test_params(void)
 
 static int addrs(const char *in, size_t *nrec)
 {
-    lm_alloc a = talloc();
+    lm_alloc a = lmt_alloc();
     lm_buf out;
     size_t off = 0;
     int rc;
@@ -503,7 +479,7 @@ static void test_addresses(void)
     /* regression (fuzz_hdr): an escape at the very end of a domain literal
      * reported an offset past the input */
     {
-        lm_alloc a = talloc();
+        lm_alloc a = lmt_alloc();
         lm_buf out;
         size_t off = 99;
         lm_buf_init(&out, &a, 1024);
@@ -554,12 +530,12 @@ static void test_alloc_failures(void)
 {
     int i, rc;
     for (i = 1; i < 200; i++) {
-        lm_alloc a = talloc();
+        lm_alloc a = lmt_alloc();
         lm_buf out;
         unsigned w = 0;
         size_t off;
-        alloc_count = 0;
-        fail_at = i;
+        lmt_alloc_count = 0;
+        lmt_fail_at = i;
         lm_buf_init(&out, &a, 1 << 20);
         {
             static const char cd[] =
@@ -579,9 +555,9 @@ static void test_alloc_failures(void)
         rc = lm_hdr_encode_words("caf\xC3\xA9 \xE5\xBC\xA0", 9, NULL, 0, LM_HDR_TEXT, 0, &out);
         LMT_CHECK(rc == LM_OK || rc == LM_ENOMEM);
         lm_buf_free(&out);
-        LMT_CHECK(live == 0);
+        LMT_CHECK(lmt_live == 0);
     }
-    fail_at = 0;
+    lmt_fail_at = 0;
 }
 
 /* Hostile sizes: each input is large enough that quadratic work would not

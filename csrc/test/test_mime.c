@@ -7,27 +7,9 @@
 #include "../core/lm_mime.h"
 #include "../core/lm_mime_body.h"
 #include "lmt.h"
+#include "lmt_alloc.h"
 
 #include <stdlib.h>
-
-static int alloc_count, fail_at, live;
-
-static void *test_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        if (ptr)
-            live--;
-        free(ptr);
-        return NULL;
-    }
-    if (++alloc_count == fail_at)
-        return NULL;
-    if (!ptr)
-        live++;
-    return realloc(ptr, nsize);
-}
 
 typedef struct trace {
     char *s;
@@ -117,7 +99,7 @@ static void event(trace *t, const lm_mime_event *ev)
 static char *run(const char *s, size_t n, const size_t *sizes, size_t nsizes,
                  const lm_mime_opts *o, int *rc_out, uint64_t *work)
 {
-    lm_alloc a = {test_alloc, NULL};
+    lm_alloc a = {lmt_test_alloc, NULL};
     lm_mime *p;
     lm_mime_event ev;
     trace t = {NULL, 0, 0, 0};
@@ -471,14 +453,14 @@ static void test_alloc_failures(void)
     int i, rc;
     for (i = 1; i < 300; i++) {
         char *t;
-        alloc_count = 0;
-        fail_at = i;
+        lmt_alloc_count = 0;
+        lmt_fail_at = i;
         t = run(MULTI, strlen(MULTI), NULL, 0, NULL, &rc, NULL);
         LMT_CHECK(rc == LM_OK || rc == LM_ENOMEM);
         free(t);
-        LMT_CHECK(live == 0);
+        LMT_CHECK(lmt_live == 0);
     }
-    fail_at = 0;
+    lmt_fail_at = 0;
 }
 
 /* Builds a message of `depth` nested multiparts (each its own boundary). */
