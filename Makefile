@@ -120,6 +120,8 @@ check-asan: deps
 
 VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full \
             --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+# iconv's gconv modules are dlopened; ld.so's own word-wise reads are not ours.
+VALGRIND += --suppressions=$(CURDIR)/tools/valgrind.supp
 check-valgrind: deps
 	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT=-O1 EXTRA_CFLAGS=-Werror \
 	  TEST_WRAP="$(VALGRIND)" LMAIL_VALGRIND=1 ctest

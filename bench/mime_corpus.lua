@@ -74,7 +74,8 @@ local function header(i, ctype)
     "Received: by 2002:a05:6a10:" .. rand(9999) .. " with SMTP id x" .. i
       .. ";\r\n        Tue, 1 Oct 2024 03:00:00 -0700 (PDT)",
     "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.test; s=sel;\r\n"
-      .. "        h=from:to:subject:date:message-id; bh=" .. b64(pool:sub(i, i + 31)):gsub("\r\n", "")
+      .. "        h=from:to:subject:date:message-id; bh="
+      .. b64(pool:sub(i, i + 31)):gsub("\r\n", "")
       .. ";\r\n        b=" .. b64(pool:sub(i + 100, i + 291)):gsub("\r\n", "\r\n         "),
     "From: " .. name() .. " <sender" .. i .. "@example.test>",
     "To: Bob <bob@example.test>, " .. name() .. " <team@example.test>",
@@ -91,12 +92,13 @@ local function alternative(b)
   local text = words(40 + rand(200), rand(2) == 1):gsub("(" .. ("[^ ]+ "):rep(10) .. ")", "%1\n")
   local html = "<html><body><p>" .. text:gsub("\n", "</p>\n<p>") .. "</p></body></html>\n"
   local tgbk = rand(3) == 1
-  local tpart = tgbk and ("Content-Type: text/plain; charset=gbk\r\nContent-Transfer-Encoding: base64"
-      .. "\r\n\r\n" .. b64(gbk(text)))
+  local tpart = tgbk and ("Content-Type: text/plain; charset=gbk\r\n"
+      .. "Content-Transfer-Encoding: base64\r\n\r\n" .. b64(gbk(text)))
     or ("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable"
       .. "\r\n\r\n" .. qp(text))
   return "--" .. b .. "\r\n" .. tpart .. "\r\n--" .. b .. "\r\n"
-    .. "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+    .. "Content-Type: text/html; charset=utf-8\r\n"
+    .. "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     .. qp(html) .. "\r\n--" .. b .. "--\r\n"
 end
 
@@ -120,7 +122,8 @@ for i = 1, n do
   if k <= 5 then
     msg = header(i, "multipart/alternative; boundary=\"" .. inner .. "\"") .. alternative(inner)
   else
-    msg = header(i, "multipart/mixed;\r\n\tboundary=\"" .. outer .. "\"") .. "This is a multi-part message in MIME format.\r\n\r\n--" .. outer
+    msg = header(i, "multipart/mixed;\r\n\tboundary=\"" .. outer .. "\"")
+      .. "This is a multi-part message in MIME format.\r\n\r\n--" .. outer
       .. "\r\nContent-Type: multipart/alternative; boundary=\"" .. inner .. "\"\r\n\r\n"
       .. alternative(inner) .. "\r\n" .. attachment(outer)
     if k == 10 then msg = msg .. attachment(outer) end

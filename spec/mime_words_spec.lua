@@ -67,7 +67,8 @@ describe("mime.encode_words", function()
     local out = python.run("-c " .. python.quote(
       "import sys\nfrom email.header import decode_header, make_header\n"
       .. "for l in open(sys.argv[1], encoding='ascii'):\n"
-      .. "    sys.stdout.buffer.write(str(make_header(decode_header(l.rstrip('\\n')))).encode() + b'\\n')")
+      .. "    t = str(make_header(decode_header(l.rstrip('\\n'))))\n"
+      .. "    sys.stdout.buffer.write(t.encode() + b'\\n')")
       .. " " .. python.quote(path))
     os.remove(path)
     local i = 0
