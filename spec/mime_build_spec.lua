@@ -325,6 +325,10 @@ describe("mime.message streaming", function()
     local again = assert(mime.message(base { text = "a", attachments = { { path = path } },
       message_id = "<x@y>", date = 0 }))
     assert.are.equal(again:to_string(), again:to_string())
+    local pieces, src2 = {}, again:source()
+    for c in src2 do pieces[#pieces + 1] = c end
+    assert.are.equal(again:to_string(), table.concat(pieces))
+    assert.are.equal(#table.concat(pieces), again:size())
     local m = assert(mime.parse(whole))
     local a = m:attachments()
     assert.are.equal(md5.hex(string.rep("0123456789", 100000)), md5.hex(a[1]:content()))
