@@ -5,9 +5,9 @@
 set -eu
 
 want="lua5.4 liblua5.4-dev libssl-dev openssl lua-busted lua-check luarocks \
-pkg-config gcc clang make valgrind python3"
+pkg-config gcc clang make valgrind python3 libpython3.11-testsuite libclang-rt-14-dev"
 case "${1:-test}" in
-  bench) want="$want lua5.1 lua-md5 lua-socket curl" ;;
+  bench) want="$want lua5.1 lua-md5 lua-socket curl libgmime-3.0-dev" ;;
   demo) want="$want postfix dovecot-core dovecot-pop3d dovecot-lmtpd" ;;
 esac
 

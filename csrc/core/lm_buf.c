@@ -28,6 +28,8 @@ unsigned char *lm_buf_reserve(lm_buf *b, size_t n, int *rc)
     size_t used = b->len - b->off, want, ncap;
     unsigned char *np;
 
+    if (n == 0 && !b->p)
+        n = 1; /* a pointer to no storage would read as a failure */
     if (n > b->max || used > b->max - n) {
         *rc = LM_ETOOLONG;
         return NULL;

@@ -47,5 +47,7 @@ void lmail_open_eol(lua_State *L);
 void lmail_open_net(lua_State *L);
 void lmail_open_tls(lua_State *L);
 void lmail_open_crypto(lua_State *L);
+void lmail_open_hdr(lua_State *L);
+void lmail_open_mime(lua_State *L);
 
 #endif

@@ -23,5 +23,7 @@ LMAIL_EXPORT int luaopen_lmail_core(lua_State *L)
     lmail_open_net(L);
     lmail_open_tls(L);
     lmail_open_crypto(L);
+    lmail_open_hdr(L);
+    lmail_open_mime(L);
     return 1;
 }

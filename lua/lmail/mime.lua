@@ -1,5 +1,6 @@
---- lmail.mime: MIME codecs (this file) and, with the MIME issue, message
--- building and parsing. The codecs are implemented in C (csrc/core).
+--- lmail.mime: MIME codecs (this file), message parsing (lmail.mime.parse,
+-- lmail.mime.part) and building (lmail.mime.build). The codecs, the parser
+-- and the header-field code are implemented in C (csrc/core).
 local core = require "lmail.core"
 local stream = require "lmail.stream"
 
@@ -61,5 +62,38 @@ end
 function mime.decoder(name, opts)
   return codec_filter("decoder", decoders, name, opts)
 end
+
+--- mime.decode_words(s) -> UTF-8 string: RFC 2047 encoded words decoded
+-- and converted (adjacent words joined, invalid words kept verbatim).
+---@param s string
+---@return string
+function mime.decode_words(s)
+  if type(s) ~= "string" then error("mime.decode_words: bad argument #1 (string expected)", 2) end
+  return (core.hdr.decode_words(s))
+end
+
+--- mime.encode_words(s [, charset]) -> RFC 2047 encoded words for a
+-- header value: words that need it become =?UTF-8?B|Q?...?= (whichever is
+-- shorter), at most 75 characters each, never splitting a character; the
+-- rest is kept. CR, LF or NUL in s raise (header injection).
+---@param s string
+---@param charset string|nil
+---@return string|nil encoded, string? err, string? code
+function mime.encode_words(s, charset)
+  if type(s) ~= "string" then error("mime.encode_words: bad argument #1 (string expected)", 2) end
+  if s:find("[\r\n%z]") then
+    error("mime.encode_words: text contains CR, LF or NUL (header injection refused)", 2)
+  end
+  if charset ~= nil and type(charset) ~= "string" then
+    error("mime.encode_words: bad argument #2 (string expected)", 2)
+  end
+  return core.hdr.encode_words(s, charset, "text")
+end
+
+--- mime.parse(raw_or_source [, opts]) -> message | nil, msg, code
+mime.parse = require("lmail.mime.parse").parse
+
+--- mime.message{...} -> message (see docs/mime.md)
+mime.message = require("lmail.mime.build").message
 
 return mime
