@@ -549,6 +549,8 @@ static int queue(lm_smtp *s, int cmd, int barrier, const piece *pc, int np)
     int i, rc = LM_OK;
     for (i = 0; i < np; i++)
         total += pc[i].n;
+    if (lm_buf_size(&s->expect) == 0 && lm_line_buffered(&s->in))
+        return fail(s, LM_EPROTO); /* the server said something nobody asked for */
     if ((rc = lm_buf_append(&s->expect, &tag, 1)) != LM_OK)
         return fail(s, rc);
     w = lm_buf_reserve(&s->out, total, &rc);

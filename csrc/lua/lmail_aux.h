@@ -46,5 +46,6 @@ void lmail_open_qp(lua_State *L);
 void lmail_open_eol(lua_State *L);
 void lmail_open_net(lua_State *L);
 void lmail_open_tls(lua_State *L);
+void lmail_open_smtp(lua_State *L);
 
 #endif

@@ -22,5 +22,6 @@ LMAIL_EXPORT int luaopen_lmail_core(lua_State *L)
     lmail_open_eol(L);
     lmail_open_net(L);
     lmail_open_tls(L);
+    lmail_open_smtp(L);
     return 1;
 }
