@@ -90,68 +90,86 @@ static lm_smtp *ready(const char *caps)
     return s;
 }
 
-static void test_split_invariance(void)
+/* The server's turns: each is sent only once the client has spoken. */
+static const char *const turns[] = {
+    "220-mx.example.test ESMTP\r\n220 second line\r\n",
+    "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n"
+    "250-AUTH PLAIN LOGIN CRAM-MD5\r\n250-auth=XOAUTH2\r\n250-8BITMIME\r\n"
+    "250 ENHANCEDSTATUSCODES\r\n",
+    "250 2.1.0 Ok\r\n550-5.1.1 <x@y>: unknown\r\n550 5.1.1 second\r\n"
+    "250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n",
+};
+
+/* Feeds every turn in chunks of step bytes, answering as a pipelining
+ * client would; prints the events into out. */
+static lm_smtp *dialogue(size_t step, char *out, size_t cap)
 {
-    static const char *in =
-        "220-mx.example.test ESMTP\r\n220 second line\r\n"
-        "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n"
-        "250-AUTH PLAIN LOGIN CRAM-MD5\r\n250-auth=XOAUTH2\r\n250-8BITMIME\r\n"
-        "250 ENHANCEDSTATUSCODES\r\n"
-        "250 2.1.0 Ok\r\n550-5.1.1 <x@y>: unknown\r\n550 5.1.1 second\r\n"
-        "250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n";
-    char whole[4096], parts[4096];
-    size_t step, n = strlen(in);
-    lm_smtp *s;
-    s = engine();
-    {
-        lm_smtp_reply r;
-        size_t o = 0, pos = 0;
-        /* queue the commands the replies answer, as a pipelining client
-         * would, at every chunk size up to 8, then doubling */
-        for (step = 1; step <= n; step = step < 8 ? step + 1 : step * 2) {
-            lm_smtp_free(s);
-            s = engine();
-            o = 0;
-            pos = 0;
-            parts[0] = 0;
-            while (pos < n) {
-                size_t k = n - pos > step ? step : n - pos;
-                LMT_CHECK(lm_smtp_feed(s, in + pos, k) == LM_OK);
-                pos += k;
-                while (lm_smtp_next_event(s, &r) == LM_OK) {
-                    int w = snprintf(parts + o, sizeof parts - o, "%s %d %s|%.*s;",
-                                     lm_smtp_cmd_name(r.cmd), r.code, r.enhanced,
-                                     (int)r.text_len, r.text);
-                    o += (size_t)w;
-                    if (r.cmd == LM_SMTP_CMD_GREETING)
-                        LMT_CHECK(lm_smtp_cmd_ehlo(s, "c", 1) == LM_OK);
-                    if (r.cmd == LM_SMTP_CMD_EHLO) {
-                        LMT_CHECK(lm_smtp_cmd_mail(s, "a@b", 3, "SIZE=10", 7) == LM_OK);
-                        LMT_CHECK(lm_smtp_cmd_rcpt(s, "x@y", 3, "", 0) == LM_OK);
-                        LMT_CHECK(lm_smtp_cmd_rcpt(s, "z@y", 3, "", 0) == LM_OK);
-                        LMT_CHECK(lm_smtp_cmd_data(s) == LM_OK);
-                    }
+    lm_smtp *s = engine();
+    lm_smtp_reply r;
+    size_t o = 0, t;
+    out[0] = 0;
+    for (t = 0; t < sizeof turns / sizeof turns[0]; t++) {
+        size_t n = strlen(turns[t]), pos = 0;
+        while (pos < n) {
+            size_t k = n - pos > step ? step : n - pos;
+            LMT_CHECK(lm_smtp_feed(s, turns[t] + pos, k) == LM_OK);
+            pos += k;
+            while (lm_smtp_next_event(s, &r) == LM_OK) {
+                int w = snprintf(out + o, cap - o, "%s %d %s|%.*s;", lm_smtp_cmd_name(r.cmd),
+                                 r.code, r.enhanced, (int)r.text_len, r.text);
+                o += (size_t)w;
+                if (r.cmd == LM_SMTP_CMD_GREETING)
+                    LMT_CHECK(lm_smtp_cmd_ehlo(s, "c", 1) == LM_OK);
+                if (r.cmd == LM_SMTP_CMD_EHLO) {
+                    LMT_CHECK(lm_smtp_cmd_mail(s, "a@b", 3, "SIZE=10", 7) == LM_OK);
+                    LMT_CHECK(lm_smtp_cmd_rcpt(s, "x@y", 3, "", 0) == LM_OK);
+                    LMT_CHECK(lm_smtp_cmd_rcpt(s, "z@y", 3, "", 0) == LM_OK);
+                    LMT_CHECK(lm_smtp_cmd_data(s) == LM_OK);
                 }
             }
-            if (step == 1)
-                memcpy(whole, parts, o + 1);
-            else
-                LMT_CHECK(strcmp(whole, parts) == 0);
+            LMT_CHECK(lm_smtp_error(s, NULL) == LM_OK);
         }
-        LMT_CHECK(strstr(whole, "GREETING 220 |mx.example.test ESMTP\nsecond line;") != NULL);
-        LMT_CHECK(strstr(whole, "RCPT 550 5.1.1|<x@y>: unknown\nsecond;") != NULL);
-        LMT_CHECK(strstr(whole, "MAIL 250 2.1.0|Ok;") != NULL);
-        LMT_CHECK(strstr(whole, "DATA 354 |End data") != NULL);
-        LMT_CHECK(lm_smtp_state(s) == LM_SMTP_ST_BODY);
-        LMT_CHECK(lm_smtp_has(s, LM_SMTP_EXT_PIPELINING) && lm_smtp_has(s, LM_SMTP_EXT_8BITMIME));
-        LMT_CHECK(!lm_smtp_has(s, LM_SMTP_EXT_CHUNKING));
-        LMT_CHECK(lm_smtp_size_limit(s) == 52428800u);
-        LMT_CHECK(lm_smtp_auth_offered(s, "cram-md5", 8));
-        LMT_CHECK(lm_smtp_auth_offered(s, "XOAUTH2", 7)); /* the old AUTH= form */
-        LMT_CHECK(!lm_smtp_auth_offered(s, "CRAM", 4));
     }
+    return s;
+}
+
+static void test_split_invariance(void)
+{
+    char whole[4096], parts[4096];
+    size_t step;
+    lm_smtp *s = dialogue((size_t)-1, whole, sizeof whole);
+    LMT_CHECK(strstr(whole, "GREETING 220 |mx.example.test ESMTP\nsecond line;") != NULL);
+    LMT_CHECK(strstr(whole, "RCPT 550 5.1.1|<x@y>: unknown\nsecond;") != NULL);
+    LMT_CHECK(strstr(whole, "MAIL 250 2.1.0|Ok;") != NULL);
+    LMT_CHECK(strstr(whole, "DATA 354 |End data") != NULL);
+    LMT_CHECK(lm_smtp_state(s) == LM_SMTP_ST_BODY);
+    LMT_CHECK(lm_smtp_has(s, LM_SMTP_EXT_PIPELINING) && lm_smtp_has(s, LM_SMTP_EXT_8BITMIME));
+    LMT_CHECK(!lm_smtp_has(s, LM_SMTP_EXT_CHUNKING));
+    LMT_CHECK(lm_smtp_size_limit(s) == 52428800u);
+    LMT_CHECK(lm_smtp_auth_offered(s, "cram-md5", 8));
+    LMT_CHECK(lm_smtp_auth_offered(s, "XOAUTH2", 7)); /* the old AUTH= form */
+    LMT_CHECK(!lm_smtp_auth_offered(s, "CRAM", 4));
     lm_smtp_free(s);
+    for (step = 1; step < 300; step++) {
+        s = dialogue(step, parts, sizeof parts);
+        LMT_CHECK(strcmp(whole, parts) == 0);
+        lm_smtp_free(s);
+    }
     LMT_CHECK(live == 0);
+}
+
+/* A server that talks before the client (the EHLO reply in the same read
+ * as the greeting) is caught when the client queues its next command. */
+static void test_early_talker(void)
+{
+    char ev[512];
+    lm_smtp *s = engine();
+    LMT_CHECK(run(s, "220 hi\r\n250 early\r\n", 0, ev, sizeof ev) == LM_EPROTO);
+    lm_smtp_free(s);
+    s = engine();
+    LMT_CHECK(run(s, "220 hi\r\n250 ear", 0, ev, sizeof ev) == LM_EAGAIN);
+    LMT_CHECK(lm_smtp_cmd_ehlo(s, "c", 1) == LM_EPROTO);
+    lm_smtp_free(s);
 }
 
 static void test_reply_errors(void)
@@ -445,6 +463,7 @@ static void test_failing_alloc(void)
 int main(void)
 {
     LMT_RUN(test_split_invariance);
+    LMT_RUN(test_early_talker);
     LMT_RUN(test_reply_errors);
     LMT_RUN(test_limits);
     LMT_RUN(test_commands);
