@@ -19,9 +19,37 @@
 #define ZERO_COPY_MIN 16384
 #define MAX_SECRET 65536
 
+/* scratch: where bdat builds "commands + BDAT line + chunk" as one
+ * string; kept between calls (freed when it grew past SCRATCH_KEEP). */
+#define SCRATCH_KEEP (8u << 20)
+
 typedef struct smtp_engine {
     lm_smtp *s; /* NULL once closed */
+    char *scratch;
+    size_t cap;
 } smtp_engine;
+
+static void scratch_free(lua_State *L, smtp_engine *e)
+{
+    lm_alloc a = lmail_lua_alloc(L);
+    lm_free(&a, e->scratch, e->cap);
+    e->scratch = NULL;
+    e->cap = 0;
+}
+
+static char *scratch_get(lua_State *L, smtp_engine *e, size_t n)
+{
+    lm_alloc a = lmail_lua_alloc(L);
+    char *p;
+    if (e->cap >= n)
+        return e->scratch;
+    p = a.fn(a.ud, e->scratch, e->scratch ? e->cap : 0, n);
+    if (!p)
+        return NULL;
+    e->scratch = p;
+    e->cap = n;
+    return p;
+}
 
 static lm_smtp *check_engine(lua_State *L, const char *what)
 {
@@ -95,6 +123,8 @@ static int smtp_new(lua_State *L)
     }
     e = lua_newuserdatauv(L, sizeof *e, 0);
     e->s = NULL;
+    e->scratch = NULL;
+    e->cap = 0;
     luaL_getmetatable(L, ENGINE_MT);
     lua_setmetatable(L, -2);
     if (lm_smtp_new(&e->s, &o, &a) != LM_OK)
@@ -472,17 +502,22 @@ static int engine_body(lua_State *L)
 }
 
 /* engine:bdat(chunk [, last]) -> head, body [, tail] | nil, msg, code
- * (CHUNKING): send head (the pending commands and "BDAT n[ LAST]"), then
- * body (the chunk CRLF-normalised; the chunk itself when already clean),
- * then tail ("\r\n" when the message needs a final line break). */
+ * (CHUNKING): write head, body and tail in this order. head holds the
+ * pending commands and "BDAT n[ LAST]"; a chunk that needs CRLF
+ * normalisation (or is small) comes normalised inside head, with body "";
+ * a big clean chunk comes back as body itself, uncopied, and tail is
+ * "\r\n" when the message needs a final line break after it. */
 static int engine_bdat(lua_State *L)
 {
     lm_smtp *s = check_engine(L, "engine:bdat");
-    size_t n, w = 0;
+    smtp_engine *e = lua_touserdata(L, 1);
+    size_t n, w = 0, pn, gap;
     const char *p = luaL_checklstring(L, 2, &n);
-    int last = lua_toboolean(L, 3), rc, zero = n >= ZERO_COPY_MIN && lm_smtp_clean(s, p, n, 0);
+    const unsigned char *q;
+    char *out;
+    int last = lua_toboolean(L, 3), rc;
     luaL_argcheck(L, n <= ((size_t)-1) / 4, 2, "too long");
-    if (zero) {
+    if (n >= ZERO_COPY_MIN && lm_smtp_clean(s, p, n, 0)) {
         rc = lm_smtp_bdat(s, p, n, last, NULL, &w);
         if (rc != LM_OK)
             return cmd_result(L, s, rc, "engine:bdat");
@@ -492,28 +527,24 @@ static int engine_bdat(lua_State *L)
         if (w)
             lua_pushliteral(L, "\r\n");
         return w ? 3 : 2;
-    } else {
-        luaL_Buffer b;
-#if LUA_VERSION_NUM >= 502
-        char *out = luaL_buffinitsize(L, &b, LM_SMTP_BDAT_BOUND(n));
-#else
-        char *out = lua_newuserdata(L, LM_SMTP_BDAT_BOUND(n));
-#endif
-        rc = lm_smtp_bdat(s, p, n, last, out, &w);
-        if (rc != LM_OK)
-            return cmd_result(L, s, rc, "engine:bdat");
-#if LUA_VERSION_NUM >= 502
-        luaL_pushresultsize(&b, w);
-#else
-        lua_pushlstring(L, out, w);
-        lua_remove(L, -2);
-#endif
-        lua_pushcfunction(L, engine_pending);
-        lua_pushvalue(L, 1);
-        lua_call(L, 1, 1);
-        lua_insert(L, -2);
-        return 2;
     }
+    /* normalise behind a gap that then takes the commands and the BDAT line */
+    lm_smtp_pending(s, &q, &pn);
+    gap = pn + 40;
+    out = scratch_get(L, e, gap + LM_SMTP_BDAT_BOUND(n));
+    if (!out)
+        return lmail_fail(L, "smtp: out of memory", "ENOMEM");
+    rc = lm_smtp_bdat(s, p, n, last, out + gap, &w);
+    if (rc != LM_OK)
+        return cmd_result(L, s, rc, "engine:bdat");
+    lm_smtp_pending(s, &q, &pn);
+    memcpy(out + gap - pn, q, pn);
+    lua_pushlstring(L, out + gap - pn, pn + w);
+    lm_smtp_consume(s, pn);
+    if (e->cap > SCRATCH_KEEP)
+        scratch_free(L, e);
+    lua_pushliteral(L, "");
+    return 2;
 }
 
 /* engine:clean(chunk [, dots]) -> boolean: whether the body path would
@@ -591,6 +622,7 @@ static int engine_close(lua_State *L)
     smtp_engine *e = luaL_checkudata(L, 1, ENGINE_MT);
     lm_smtp_free(e->s);
     e->s = NULL;
+    scratch_free(L, e);
     lua_pushboolean(L, 1);
     return 1;
 }

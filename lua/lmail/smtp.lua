@@ -47,7 +47,7 @@ end
 
 -- Replaces every secret the session holds in s.
 function Session:_scrub(s)
-  if type(s) ~= "string" then return s end
+  if self.secrets[1] == nil or type(s) ~= "string" then return s end
   for _, secret in ipairs(self.secrets) do
     if s:find(secret, 1, true) then s = s:gsub(plain_escape(secret), "***") end
   end
@@ -521,12 +521,14 @@ local function notify_param(v, fname)
   return "NOTIFY=" .. table.concat(out, ",")
 end
 
-local function check_addr(addr, what, allow_empty)
-  if type(addr) ~= "string" then
-    error("smtp:send: " .. what .. " must be a string address", 4)
+-- what: a name, or the index i of a recipient (named to[i] only on error)
+local function check_addr(addr, what, allow_empty, suffix)
+  local ok, why = type(addr) == "string", "must be a string address"
+  if ok then ok, why = csmtp.check_path(addr, allow_empty) end
+  if not ok then
+    if type(what) == "number" then what = "to[" .. what .. "]" .. (suffix or "") end
+    error("smtp:send: " .. what .. " " .. why, 4)
   end
-  local ok, why = csmtp.check_path(addr, allow_empty)
-  if not ok then error("smtp:send: " .. what .. " " .. why, 4) end
   return addr
 end
 
@@ -543,18 +545,21 @@ local function envelope(args, to)
     if type(r) == "table" then
       addr, notify, orcpt = r.addr, r.notify or args.notify, r.orcpt
     end
-    check_addr(addr, "to[" .. i .. "]", false)
-    local params = {}
-    params[#params + 1] = notify_param(notify, "smtp:send")
-    if orcpt then
-      if orcpt == true then orcpt = addr end
-      check_addr(orcpt, "to[" .. i .. "].orcpt", false)
-      params[#params + 1] = (csmtp.has_8bit(orcpt) and "ORCPT=utf-8;" or "ORCPT=rfc822;")
-        .. xtext(orcpt)
+    check_addr(addr, i, false)
+    local params = ""
+    if notify or orcpt then
+      local list = { notify_param(notify, "smtp:send") }
+      if orcpt then
+        if orcpt == true then orcpt = addr end
+        check_addr(orcpt, i, false, ".orcpt")
+        list[#list + 1] = (csmtp.has_8bit(orcpt) and "ORCPT=utf-8;" or "ORCPT=rfc822;")
+          .. xtext(orcpt)
+      end
+      params = table.concat(list, " ")
+      env.dsn = true
     end
-    env.dsn = env.dsn or #params > 0
     env.utf8 = env.utf8 or csmtp.has_8bit(addr)
-    env.rcpts[i] = { addr = addr, params = table.concat(params, " ") }
+    env.rcpts[i] = { addr = addr, params = params }
   end
   return env
 end
@@ -866,7 +871,7 @@ function Session:_send_bdat(env, params, msg, police, pipelined)
   if pipelined and msg.str and #msg.str <= BIG then
     eng:mail(env.from, params)
     for _, rc in ipairs(env.rcpts) do eng:rcpt(rc.addr, rc.params) end
-    self:_trace("C", "(message body in one BDAT LAST)")
+    if self.trace then self:_trace("C", "(message body in one BDAT LAST)") end
     local head, body, tail = eng:bdat(msg.str, true)
     ok, m, c = self:_flush_parts(head, body, tail)
     if not ok then return nil, m, c end
