@@ -8,8 +8,9 @@ local tcp = require "lmail.transport.tcp"
 
 local port, path, mib = tonumber(arg[1]), arg[2], tonumber(arg[3])
 
-local block
+local f = assert(io.open(path, "wb"))
 do
+  local block
   local lines = { "From: a@bench.test\r\nTo: b@bench.test\r\nSubject: big\r\n\r\n" }
   local have = #lines[1]
   local i = 0
@@ -21,12 +22,9 @@ do
   end
   block = table.concat(lines)
   block = block .. ("z"):rep(1048576 - #block - 2) .. "\r\n"
+  for _ = 1, mib do f:write(block) end
 end
-
-local f = assert(io.open(path, "wb"))
-for _ = 1, mib do f:write(block) end
 f:close()
-block = nil
 collectgarbage()
 
 local s = assert(smtp.open{ host = "127.0.0.1", port = port, tls = "none", helo = "bench.test",
