@@ -93,11 +93,11 @@ static lm_smtp *ready(const char *caps)
 /* The server's turns: each is sent only once the client has spoken. */
 static const char *const turns[] = {
     "220-mx.example.test ESMTP\r\n220 second line\r\n",
-    "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n"
-    "250-AUTH PLAIN LOGIN CRAM-MD5\r\n250-auth=XOAUTH2\r\n250-8BITMIME\r\n"
-    "250 ENHANCEDSTATUSCODES\r\n",
-    "250 2.1.0 Ok\r\n550-5.1.1 <x@y>: unknown\r\n550 5.1.1 second\r\n"
-    "250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n",
+    ("250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n"
+     "250-AUTH PLAIN LOGIN CRAM-MD5\r\n250-auth=XOAUTH2\r\n250-8BITMIME\r\n"
+     "250 ENHANCEDSTATUSCODES\r\n"),
+    ("250 2.1.0 Ok\r\n550-5.1.1 <x@y>: unknown\r\n550 5.1.1 second\r\n"
+     "250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"),
 };
 
 /* Feeds every turn in chunks of step bytes, answering as a pipelining
