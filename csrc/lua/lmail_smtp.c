@@ -132,14 +132,15 @@ static int smtp_new(lua_State *L)
     return 1;
 }
 
-/* core.smtp.check_path(addr [, allow_empty]) -> true | nil, reason */
+/* core.smtp.check_path(addr [, allow_empty]) -> true, has_8bit | nil, reason */
 static int smtp_check_path(lua_State *L)
 {
     size_t n;
     const char *p = luaL_checklstring(L, 1, &n);
     if (lm_smtp_check_path(p, n, lua_toboolean(L, 2)) == LM_OK) {
         lua_pushboolean(L, 1);
-        return 1;
+        lua_pushboolean(L, lm_smtp_has_8bit(p, n));
+        return 2;
     }
     lua_pushnil(L);
     if (n == 0)

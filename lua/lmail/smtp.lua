@@ -143,7 +143,7 @@ function Session:_reply()
   while true do
     local r, msg, code = eng:next()
     if r then
-      r.text = self:_scrub(r.text)
+      if self.secrets[1] then r.text = self:_scrub(r.text) end
       if self.trace then
         for line in (r.text .. "\n"):gmatch("(.-)\n") do
           self:_trace("S", r.code .. (r.enhanced and " " .. r.enhanced or "") .. " " .. line)
@@ -529,23 +529,23 @@ local function check_addr(addr, what, allow_empty, suffix)
     if type(what) == "number" then what = "to[" .. what .. "]" .. (suffix or "") end
     error("smtp:send: " .. what .. " " .. why, 4)
   end
-  return addr
+  return addr, why   -- why: whether addr has 8-bit bytes
 end
 
 -- The envelope: {from =, rcpts = {{addr =, params =}, ...}, utf8 =, dsn =}.
 local function envelope(args, to)
-  local from = check_addr(args.from, "from", true)
+  local from, from8 = check_addr(args.from, "from", true)
   if type(to) == "string" then to = { to } end
   if type(to) ~= "table" or #to == 0 then
     error("smtp:send: to must be an address or a non-empty list of addresses", 3)
   end
-  local env = { from = from, rcpts = {}, utf8 = csmtp.has_8bit(from), dsn = false }
+  local env = { from = from, rcpts = {}, utf8 = from8, dsn = false }
   for i, r in ipairs(to) do
     local addr, notify, orcpt = r, args.notify, nil
     if type(r) == "table" then
       addr, notify, orcpt = r.addr, r.notify or args.notify, r.orcpt
     end
-    check_addr(addr, i, false)
+    local _, addr8 = check_addr(addr, i, false)
     local params = ""
     if notify or orcpt then
       local list = { notify_param(notify, "smtp:send") }
@@ -558,7 +558,7 @@ local function envelope(args, to)
       params = table.concat(list, " ")
       env.dsn = true
     end
-    env.utf8 = env.utf8 or csmtp.has_8bit(addr)
+    env.utf8 = env.utf8 or addr8
     env.rcpts[i] = { addr = addr, params = params }
   end
   return env
