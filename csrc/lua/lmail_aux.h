@@ -49,5 +49,6 @@ void lmail_open_tls(lua_State *L);
 void lmail_open_crypto(lua_State *L);
 void lmail_open_hdr(lua_State *L);
 void lmail_open_mime(lua_State *L);
+void lmail_open_smtp(lua_State *L);
 
 #endif

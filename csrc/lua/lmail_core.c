@@ -25,5 +25,6 @@ LMAIL_EXPORT int luaopen_lmail_core(lua_State *L)
     lmail_open_crypto(L);
     lmail_open_hdr(L);
     lmail_open_mime(L);
+    lmail_open_smtp(L);
     return 1;
 }
