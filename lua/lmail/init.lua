@@ -45,7 +45,8 @@ function lmail.send(opts)
     local mime = require "lmail.mime"
     local fields = {}
     for _, k in ipairs(MESSAGE_FIELDS) do fields[k] = s[k] end
-    message = mime.message(fields)
+    message, msg, code = mime.message(fields)
+    if not message then return nil, msg, code end
     recipients = message:recipients()
   else
     recipients = {}

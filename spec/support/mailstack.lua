@@ -57,4 +57,30 @@ function mailstack.maildir_files(dir)
   return files
 end
 
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+--- Waits up to `seconds` (default 30: Postfix delivers asynchronously)
+--- until `count` (default 1) messages of maildir contain marker; returns
+--- their contents, or raises naming what is missing.
+function mailstack.wait_delivered(maildir, marker, count, seconds)
+  count = count or 1
+  local found
+  for _ = 1, (seconds or 30) * 10 do
+    found = {}
+    for _, p in ipairs(mailstack.maildir_files(maildir)) do
+      local s = read_file(p)
+      if s and s:find(marker, 1, true) then found[#found + 1] = s end
+    end
+    if #found >= count then return found end
+    os.execute("env -u LD_PRELOAD sleep 0.1")
+  end
+  error(("only %d of %d messages with %s arrived in %s"):format(#found, count, marker, maildir))
+end
+
 return mailstack

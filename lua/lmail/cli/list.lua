@@ -96,7 +96,7 @@ function list.run(ctx, values, positional)
       p:close()
       return main.fail(ctx, msg, code)
     end
-    local m = mime.parse(head, { headers_only = true })
+    local m = mime.parse(head)
     out:write(list.row(n, sizes[n], m, widths), "\n")
   end
   -- Read only: leave without QUIT's UPDATE state mattering (nothing was

@@ -3,6 +3,7 @@
 -- disk chunk by chunk, so any size goes through in bounded memory, and
 -- msg:to_string() is the concatenation of what msg:source() produces.
 local core = require "lmail.core"
+local crypto = require "lmail.crypto"
 local header = require "lmail.mime.header"
 local types = require "lmail.mime.types"
 
@@ -23,15 +24,11 @@ local ADDRESS_FIELDS = {
 local OWNED = { ["mime-version"] = true, ["content-type"] = true,
   ["content-transfer-encoding"] = true, ["content-disposition"] = true, ["content-id"] = true }
 
+-- Boundaries and Message-IDs come from OpenSSL's generator: a guessable
+-- boundary lets whoever writes a part's content plan a delimiter into it.
 local function random_hex(n)
-  local f = io.open("/dev/urandom", "rb")
-  local s = f and f:read(n)
-  if f then f:close() end
-  if not s or #s ~= n then
-    local t = {}
-    for i = 1, n do t[i] = string.char(math.random(0, 255)) end
-    s = table.concat(t)
-  end
+  local s, err = crypto.random_bytes(n)
+  if not s then error("mime.message: " .. tostring(err), 0) end
   return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end))
 end
 
