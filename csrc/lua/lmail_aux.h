@@ -46,5 +46,7 @@ void lmail_open_qp(lua_State *L);
 void lmail_open_eol(lua_State *L);
 void lmail_open_net(lua_State *L);
 void lmail_open_tls(lua_State *L);
+void lmail_open_pop3(lua_State *L);
+void lmail_open_fs(lua_State *L);
 
 #endif

@@ -22,5 +22,7 @@ LMAIL_EXPORT int luaopen_lmail_core(lua_State *L)
     lmail_open_eol(L);
     lmail_open_net(L);
     lmail_open_tls(L);
+    lmail_open_pop3(L);
+    lmail_open_fs(L);
     return 1;
 }
