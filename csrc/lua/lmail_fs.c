@@ -76,6 +76,31 @@ static int file_sync(lua_State *L)
     return fs_ok(L);
 }
 
+#define SYNC_MAX 256
+
+/* core.fs.sync_files({file, ...}) -> true | nil, msg, "EIO": the data of
+ * every file is on disk (one syncfs on Linux, else fsync of each). */
+static int fs_sync_files(lua_State *L)
+{
+    int fds[SYNC_MAX], err = 0;
+    size_t n, i;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    n = (size_t)lua_rawlen(L, 1);
+    luaL_argcheck(L, n <= SYNC_MAX, 1, "at most 256 files");
+    for (i = 0; i < n; i++) {
+        fs_file *f;
+        lua_rawgeti(L, 1, (lua_Integer)i + 1);
+        f = luaL_checkudata(L, -1, FILE_MT);
+        if (f->fd < 0)
+            return luaL_error(L, "fs.sync_files: file %d is closed", (int)i + 1);
+        fds[i] = f->fd;
+        lua_pop(L, 1);
+    }
+    if (lm_fs_sync_files(fds, n, &err) != LM_OK)
+        return fs_fail(L, "fsync", "failed", err);
+    return fs_ok(L);
+}
+
 /* file:close() -> true | nil, msg, "EIO"; also __gc and __close. Idempotent. */
 static int file_close(lua_State *L)
 {
@@ -188,6 +213,7 @@ void lmail_open_fs(lua_State *L)
     static const luaL_Reg fns[] = {
         {"open", fs_open},
         {"sync_dir", fs_sync_dir},
+        {"sync_files", fs_sync_files},
         {"move", fs_move},
         {"rename", fs_rename},
         {"unlink", fs_unlink},

@@ -1,11 +1,19 @@
 /* lm_fs.c: file-system helpers for safe delivery (lm_fs.h). */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* syncfs(2) */
+#endif
 #include "lm_fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/random.h>
+#include <sys/utsname.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +57,44 @@ int lm_fs_sync(int fd, int *err)
         rc = fsync(fd);
     while (rc < 0 && errno == EINTR);
     return rc < 0 ? io_fail(err) : LM_OK;
+}
+
+#ifdef __linux__
+/* syncfs() reports writeback errors only from Linux 5.8 on. */
+static int syncfs_reports_errors(void)
+{
+    struct utsname u;
+    char *end;
+    long major, minor;
+    if (uname(&u) < 0)
+        return 0;
+    major = strtol(u.release, &end, 10);
+    minor = *end == '.' ? strtol(end + 1, NULL, 10) : 0;
+    return major > 5 || (major == 5 && minor >= 8);
+}
+#endif
+
+int lm_fs_sync_files(const int *fds, size_t n, int *err)
+{
+    size_t i = 0;
+#ifdef __linux__
+    struct stat first, st;
+    if (n > 1 && syncfs_reports_errors() && fstat(fds[0], &first) == 0) {
+        if (syncfs(fds[0]) < 0)
+            return io_fail(err);
+        for (i = 1; i < n; i++) {
+            if (fstat(fds[i], &st) == 0 && st.st_dev == first.st_dev)
+                continue;
+            if (lm_fs_sync(fds[i], err) != LM_OK)
+                return LM_EIO;
+        }
+        return LM_OK;
+    }
+#endif
+    for (i = 0; i < n; i++)
+        if (lm_fs_sync(fds[i], err) != LM_OK)
+            return LM_EIO;
+    return LM_OK;
 }
 
 int lm_fs_close(int fd, int *err)
@@ -135,6 +181,10 @@ int lm_fs_unique_parts(lm_fs_unique *u, int *err)
     if (gethostname(u->host, sizeof u->host) < 0)
         strcpy(u->host, "localhost");
     u->host[sizeof u->host - 1] = 0;
+#ifdef __linux__
+    if (getrandom(u->random, sizeof u->random, 0) == (ssize_t)sizeof u->random)
+        return LM_OK;
+#endif
     f = fopen("/dev/urandom", "rb");
     if (!f)
         return io_fail(err);

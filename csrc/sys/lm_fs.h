@@ -24,6 +24,11 @@ int lm_fs_open(const char *path, int how, int *fd, int *err);
 int lm_fs_write(int fd, const void *data, size_t n, int *err);
 /* fsync(fd). */
 int lm_fs_sync(int fd, int *err);
+/* Makes the data of n open files durable, all on one file system: on Linux
+ * 5.8 and later one syncfs() (which reports writeback errors from 5.8 on)
+ * flushes them all at the cost of one, plus fsync() for any file on another
+ * file system; elsewhere fsync() of each. */
+int lm_fs_sync_files(const int *fds, size_t n, int *err);
 /* close(fd), reporting its failure (a delayed write error on NFS). */
 int lm_fs_close(int fd, int *err);
 /* Opens the directory and fsyncs it, so a rename or creation in it is on

@@ -3,10 +3,11 @@
 --
 -- Delivery follows the Maildir rules (https://cr.yp.to/proto/maildir.html):
 -- the message is written to tmp/<unique> (created exclusively, mode 0600),
--- fsync'd and closed, then moved to new/<unique> without ever replacing a
--- file (link + unlink), and new/ itself is fsync'd (md:sync) so the move is
--- on disk too. A reader never sees a partial message in new/; a failed or
--- abandoned delivery leaves nothing in new/ (abort removes the tmp file).
+-- made durable (fsync, or for a batch one syncfs) and closed, then moved to
+-- new/<unique> without ever replacing a file (link + unlink), and new/
+-- itself is fsync'd so the move is on disk too. A reader never sees a
+-- partial message in new/; a failed or abandoned delivery leaves nothing in
+-- new/ (abort removes the tmp file).
 -- Unique names: <seconds>.M<usec>P<pid>Q<count>R<16 random hex>.<host>,
 -- with "/" and ":" in the host name written as \057 and \072.
 --
@@ -130,33 +131,70 @@ function Delivery:sink()
   end
 end
 
---- fsyncs and closes the file and moves it into new/. The move is on disk
---- once md:sync() has run. Returns the path in new/.
+-- Moves a synced, closed delivery into new/ under a name nobody has.
+local function place(d)
+  local name, msg, code = d.name, nil, nil
+  for _ = 1, 5 do
+    local target = d.md.path .. "/new/" .. name
+    local ok
+    ok, msg, code = fs.move(d.tmp, target)
+    if ok then
+      d.path = target
+      return target
+    end
+    if ok ~= false then break end
+    -- a file of that name exists in new/: never replace it
+    name, msg, code = d.md:unique()
+    if not name then break end
+  end
+  fs.unlink(d.tmp)
+  return nil, "maildir: " .. tostring(msg or "cannot find a free name in new/"), code or "EIO"
+end
+
+--- Commits deliveries together: their data is made durable at once (one
+--- syncfs on Linux, else an fsync of each), each file is closed and moved
+--- into new/, and new/ is fsync'd. Returns the list of paths in new/; on
+--- failure every delivery not yet moved is abandoned.
+---@param list table[] deliveries of this Maildir
+---@return string[]|nil paths
+---@return string? message
+---@return string? code
+function Maildir:commit(list)
+  local files = {}
+  for i, d in ipairs(list) do
+    if not d.file then error("maildir:commit: delivery " .. i .. " is finished", 2) end
+    files[i] = d.file
+  end
+  local ok, msg, code = true, nil, nil
+  if #files > 0 then ok, msg, code = fs.sync_files(files) end
+  local paths = {}
+  for i, d in ipairs(list) do
+    if ok then
+      d.file = nil
+      ok, msg, code = files[i]:close()
+      if ok then
+        paths[i], msg, code = place(d)
+        ok = paths[i] ~= nil
+      end
+    end
+    if not ok then d:abort() end
+  end
+  if ok and #list > 0 then ok, msg, code = self:sync() end
+  if not ok then
+    return nil, (tostring(msg):find("^maildir: ") and "" or "maildir: ") .. tostring(msg), code
+  end
+  return paths
+end
+
+--- Commits this delivery alone (see maildir:commit) and returns its path.
 ---@return string|nil path
 ---@return string? message
 ---@return string? code
 function Delivery:commit()
-  local f = self.file
-  if not f then error("delivery:commit: the delivery is finished", 2) end
-  self.file = nil
-  local ok, msg, code = f:sync()
-  if ok then ok, msg, code = f:close() else f:close() end
-  local name = self.name
-  for _ = 1, 5 do
-    if not ok then break end
-    local target = self.md.path .. "/new/" .. name
-    ok, msg, code = fs.move(self.tmp, target)
-    if ok then
-      self.path = target
-      return target
-    end
-    if ok == false then -- a file of that name exists in new/: never replace it
-      name, msg, code = self.md:unique()
-      ok = name ~= nil
-    end
-  end
-  fs.unlink(self.tmp)
-  return nil, "maildir: " .. tostring(msg or "cannot find a free name in new/"), code or "EIO"
+  if not self.file then error("delivery:commit: the delivery is finished", 2) end
+  local paths, msg, code = self.md:commit({ self })
+  if not paths then return nil, msg, code end
+  return paths[1]
 end
 
 --- Abandons the delivery: the file in tmp/ is removed. Idempotent.
@@ -169,7 +207,7 @@ function Delivery:abort()
   return true
 end
 
---- fsyncs new/, so that the moves of the committed deliveries are on disk.
+--- fsyncs new/ (maildir:commit does it for its deliveries).
 ---@return true|nil ok
 function Maildir:sync()
   local ok, msg, code = fs.sync_dir(self.path .. "/new")
@@ -208,12 +246,7 @@ function Maildir:deliver(message)
     d:abort()
     return nil, msg, code
   end
-  local path
-  path, msg, code = d:commit()
-  if not path then return nil, msg, code end
-  ok, msg, code = self:sync()
-  if not ok then return nil, msg, code end
-  return path
+  return d:commit()
 end
 
 -- ---- the UIDL state file ----
