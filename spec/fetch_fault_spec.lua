@@ -122,6 +122,16 @@ local MODES = {
 }
 
 describe("lmail.fetch under connection failures", function()
+  -- The test PKI is built on first use; remove it and forget the module so
+  -- that a later spec file builds its own.
+  teardown(function()
+    local certs = package.loaded["spec.support.certs"]
+    if certs then
+      certs.cleanup()
+      package.loaded["spec.support.certs"] = nil
+    end
+  end)
+
   it("completes without faults (the baseline of the scenarios)", function()
     for _, mode in ipairs(MODES) do scenario("none", mode) end
   end)
