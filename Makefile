@@ -44,10 +44,13 @@ OBJ := $(BUILD)/obj
 CORE_SRC := $(wildcard csrc/core/*.c)
 NET_SRC := $(wildcard csrc/net/*.c)
 TLS_SRC := $(wildcard csrc/tls/*.c)
+SYS_SRC := $(wildcard csrc/sys/*.c)
 BIND_SRC := $(wildcard csrc/lua/*.c)
 TEST_SRC := $(wildcard csrc/test/test_*.c)
 
 LIB_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CORE_SRC) $(NET_SRC) $(TLS_SRC))
+# csrc/sys: file-system helpers (Maildir delivery, the fetch state file).
+LIB_OBJ += $(patsubst %.c,$(OBJ)/%.o,$(SYS_SRC))
 BIND_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(BIND_SRC))
 TEST_BIN := $(patsubst csrc/test/%.c,$(BUILD)/test/%,$(TEST_SRC))
 MODULE := $(BUILD)/lmail/core.so

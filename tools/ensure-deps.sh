@@ -10,6 +10,9 @@ case "${1:-test}" in
   bench) want="$want lua5.1 lua-md5 lua-socket curl libgmime-3.0-dev" ;;
   demo) want="$want postfix dovecot-core dovecot-pop3d dovecot-lmtpd" ;;
 esac
+# bench_pop3.sh: GNU time (peak RSS) and the mail stack it reads from; its
+# peers are Python's poplib (python3) and curl.
+[ "${1:-test}" = bench ] && want="$want time postfix dovecot-core dovecot-pop3d dovecot-lmtpd"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "ensure-deps: not a Debian system; make sure these are installed: $want" >&2

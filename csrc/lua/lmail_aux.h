@@ -50,5 +50,7 @@ void lmail_open_crypto(lua_State *L);
 void lmail_open_hdr(lua_State *L);
 void lmail_open_mime(lua_State *L);
 void lmail_open_smtp(lua_State *L);
+void lmail_open_pop3(lua_State *L);
+void lmail_open_fs(lua_State *L);
 
 #endif

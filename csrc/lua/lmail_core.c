@@ -26,5 +26,7 @@ LMAIL_EXPORT int luaopen_lmail_core(lua_State *L)
     lmail_open_hdr(L);
     lmail_open_mime(L);
     lmail_open_smtp(L);
+    lmail_open_pop3(L);
+    lmail_open_fs(L);
     return 1;
 }

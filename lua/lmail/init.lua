@@ -86,6 +86,22 @@ function lmail.send(opts)
   end
   session:quit()
   return r
+
+--- Downloads a POP3 mailbox into a Maildir, safely (docs/pop3.md): nothing
+--- is deleted on the server before it is on disk. Missing options come from
+--- LMAIL_* variables and the config file (lmail.config), like lmail.send.
+--- lmail.fetch is loaded on the first call, so `require "lmail"` stays cheap.
+---@param opts table
+---@return table|nil result {fetched =, skipped =, deleted =, bytes =, paths =, failed =}
+---@return string? message
+---@return string? code
+---@return table? detail
+function lmail.fetch(opts)
+  if type(opts) ~= "table" then error("lmail.fetch: options must be a table", 2) end
+  local s, msg, code = require("lmail.config").resolve("pop3", opts)
+  if not s then return nil, msg, code end
+  return require("lmail.fetch").run(s)
+end
 end
 
 return lmail
