@@ -114,17 +114,19 @@ describe("lmail.pop3 with Dovecot", function()
     p:close()
   end)
 
-  it("verifies the server certificate (ECERT without the test CA)", function()
+  it("verifies the server certificate (ECERT, or ETLSREQUIRED with cause ECERT after STLS)", function()
     -- the system trust store does not know the stack's throwaway CA
     local p, msg, code, detail = pop3.open{ host = "127.0.0.1", port = env.POP3S_PORT, tls = "tls",
       timeout = 30 }
     assert.is_nil(p)
     assert.are.equal("ECERT", code, msg)
     assert.is_string(detail.reason)
-    p, msg, code = pop3.open{ host = "127.0.0.1", port = env.POP3_PORT, tls = "starttls",
+    p, msg, code, detail = pop3.open{ host = "127.0.0.1", port = env.POP3_PORT, tls = "starttls",
       timeout = 30 }
     assert.is_nil(p)
-    assert.are.equal("ECERT", code, msg)
+    assert.are.equal("ETLSREQUIRED", code, msg)
+    assert.are.equal("ECERT", detail.cause)
+    assert.is_string(detail.reason)
   end)
 
   it("drops the connection on close without QUIT: nothing is deleted", function()

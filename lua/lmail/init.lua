@@ -86,6 +86,7 @@ function lmail.send(opts)
   end
   session:quit()
   return r
+end
 
 --- Downloads a POP3 mailbox into a Maildir, safely (docs/pop3.md): nothing
 --- is deleted on the server before it is on disk. Missing options come from
@@ -101,7 +102,6 @@ function lmail.fetch(opts)
   local s, msg, code = require("lmail.config").resolve("pop3", opts)
   if not s then return nil, msg, code end
   return require("lmail.fetch").run(s)
-end
 end
 
 return lmail

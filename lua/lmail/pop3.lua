@@ -240,8 +240,11 @@ local function starttls(self)
   local upgrade = self.tls_upgrade or connect.tls
   local t, tmsg, tcode, tdetail = upgrade(self.transport, self.settings)
   if not t then
+    -- As smtp.open does (issue 4/5: a failed STARTTLS/STLS is ETLSREQUIRED
+    -- when TLS was asked for); detail.cause says why: ECERT, ETLS, ...
     self.transport = nil -- closed by the failed handshake
-    return drop(self, tmsg, tcode, tdetail)
+    return drop(self, "pop3: STLS handshake failed: " .. tostring(tmsg), "ETLSREQUIRED",
+      { stage = "STLS", cause = tcode, reason = tdetail and tdetail.reason })
   end
   self.transport, self.secure = t, true
   begin(self, "CAPA")

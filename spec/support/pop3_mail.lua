@@ -4,9 +4,10 @@
 --   mail.deliver(env, env.ALICE_ADDR, {msg1, msg2, ...})  -- through Postfix
 --   mail.wait(env.ALICE_MAILDIR, n)                         -- until delivered
 --   mail.empty(env, "alice", env.ALICE_PASS)                -- delete everything
--- mail.deliver is the one place that submits mail. It uses Python's smtplib
--- for now: lmail.smtp is written on another branch; after the merge, switch
--- this function to lmail.smtp (one SMTP session, the same messages).
+-- mail.deliver is the one place that submits mail: lmail.smtp, one
+-- session for all the messages (the issue: "delivered by Postfix (via
+-- lmail.smtp)"). Emptying and the served-copy oracle stay on Python's
+-- poplib, so that a broken lmail cannot make a mailbox look right.
 local mailstack = require "spec.support.mailstack"
 local util = require "spec.support.pop3_util"
 
@@ -14,27 +15,17 @@ local mail = {}
 
 local q = require("spec.support.proc").quote
 
-local SEND = [[
-import os, smtplib, sys
-port, sender, rcpt, folder = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-s = smtplib.SMTP("127.0.0.1", port, timeout=60)
-for name in sorted(os.listdir(folder)):
-    with open(os.path.join(folder, name), "rb") as f:
-        s.sendmail(sender, [rcpt], f.read())
-s.quit()
-]]
-
 --- Sends every message (strings with CRLF line ends) to rcpt through
 --- Postfix's SMTP port, in one SMTP session.
 function mail.deliver(env, rcpt, messages)
-  local dir = util.tmpdir("deliver")
-  os.execute("mkdir " .. q(dir .. "/msgs"))
-  for i, m in ipairs(messages) do util.write(("%s/msgs/%06d.eml"):format(dir, i), m) end
-  util.write(dir .. "/send.py", SEND)
-  local ok, out = util.run(("python3 %s %d %s %s %s"):format(q(dir .. "/send.py"),
-    env.SMTP_PORT, q("sender@example.test"), q(rcpt), q(dir .. "/msgs")))
-  util.rmtree(dir)
-  assert(ok, "mail.deliver: smtplib failed:\n" .. out)
+  local smtp = require "lmail.smtp"
+  local s = assert(smtp.open{ host = "127.0.0.1", port = env.SMTP_PORT, cafile = env.CAFILE,
+                              servername = "localhost", timeout = 60 })
+  for i, m in ipairs(messages) do
+    local r, msg, code = s:send{ from = "sender@example.test", to = { rcpt }, message = m }
+    assert(r, ("mail.deliver: message %d: %s (%s)"):format(i, tostring(msg), tostring(code)))
+  end
+  assert(s:quit())
 end
 
 --- Waits (up to timeout seconds, default 120) until the Maildir holds
