@@ -30,10 +30,10 @@ if ! bash spec/support/mailstack.sh status >/dev/null 2>&1; then
   bash spec/support/mailstack.sh up >/dev/null
 fi
 eval "$(bash spec/support/mailstack.sh env)"
-MD=$LMAIL_BOB_MAILDIR
-USER=$LMAIL_BOB_USER
-PASS=$LMAIL_BOB_PASS
-PORT=$LMAIL_POP3_PORT
+MD=$LMAIL_MS_BOB_MAILDIR
+USER=$LMAIL_MS_BOB_USER
+PASS=$LMAIL_MS_BOB_PASS
+PORT=$LMAIL_MS_POP3_PORT
 
 work=$(mktemp -d /tmp/lmail-bench-pop3-XXXXXX)
 trap 'rm -rf "$work"' EXIT

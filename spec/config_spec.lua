@@ -53,6 +53,19 @@ describe("lmail.config", function()
     assert.are.equal("home.example", assert(config.resolve("smtp", {}, env)).host)
   end)
 
+  it("gives the same settings when resolving a resolved table again", function()
+    write(dir .. "/lmail/config.lua", [[
+      return { default = "a", profiles = {
+        a = { host = "a.example", tls = "tls", smtp = { port = 465 } },
+        b = { host = "b.example", smtp = { port = 587 } } } }]])
+    local env = fake_env({ XDG_CONFIG_HOME = dir })
+    local once = assert(config.resolve("smtp", { profile = "b" }, env))
+    local twice = assert(config.resolve("smtp", once, env))
+    assert.are.same(once, twice)
+    assert.is_nil(twice.tls)
+    assert.are.equal("b.example", twice.host)
+  end)
+
   it("works with no config file at all, and reports a missing profile", function()
     local env = fake_env({ XDG_CONFIG_HOME = dir, LMAIL_HOST = "h.example" })
     assert.are.equal("h.example", assert(config.resolve("smtp", {}, env)).host)

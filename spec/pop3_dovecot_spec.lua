@@ -114,7 +114,7 @@ describe("lmail.pop3 with Dovecot", function()
     p:close()
   end)
 
-  it("verifies the server certificate (ECERT, or ETLSREQUIRED with cause ECERT after STLS)", function()
+  it("verifies the certificate (ECERT; after STLS: ETLSREQUIRED, cause ECERT)", function()
     -- the system trust store does not know the stack's throwaway CA
     local p, msg, code, detail = pop3.open{ host = "127.0.0.1", port = env.POP3S_PORT, tls = "tls",
       timeout = 30 }

@@ -10,21 +10,24 @@
 -- non-zero when any step fails.
 local mailstack = require "spec.support.mailstack"
 
+local now = require("lmail.transport.tcp").now
+
 local failures = 0
-local t0 = os.clock()
+local t0 = now()
 
 local function step(name, fn)
-  local started = os.time()
+  local started = now()
   local ok, result, detail = pcall(fn)
+  local took = string.format("%5.2f s", now() - started)
   if ok and result then
-    io.write(string.format("  ok    %-58s %s\n", name, detail or ""))
+    io.write(string.format("  ok    %s  %-56s %s\n", took, name, detail or ""))
   else
     failures = failures + 1
     local why = ok and tostring(detail) or tostring(result)
-    io.write(string.format("  FAIL  %-58s %s\n", name, why))
+    io.write(string.format("  FAIL  %s  %-56s %s\n", took, name, why))
   end
   io.flush()
-  return ok and result or nil, started
+  return ok and result or nil
 end
 
 local function must(v, msg, code)
@@ -81,15 +84,20 @@ step("delivered into the Maildir by Postfix + Dovecot LMTP", function()
   return false, nil, "not delivered within 10 s"
 end)
 
--- Finds the demo message in a logged-in session: its number.
-local function find_message(p)
+-- Finds the demo message in a logged-in session: its number; with `rows`,
+-- also the mailbox as `lmail list` shows it.
+local function find_message(p, rows)
+  local list = require "lmail.cli.list"
   local sizes = must(p:list())
-  for n in pairs(sizes) do
+  local found
+  for n = 1, #sizes do
     local head = must(p:top(n, 0))
     local m = mime.parse(head)
-    if m and (m:header("Subject") or ""):find(tag, 1, true) then return n, sizes[n] end
+    if rows then rows[#rows + 1] = list.row(n, sizes[n], m, list.widths(96)) end
+    if m and (m:header("Subject") or ""):find(tag, 1, true) then found = n end
   end
-  error("the demo message is not in the mailbox", 0)
+  if not found then error("the demo message is not in the mailbox", 0) end
+  return found
 end
 
 local function check_message(raw)
@@ -108,12 +116,15 @@ step("POP3 with STLS + APOP: list the mailbox", function()
   local p = must(pop3.open{ host = "localhost", port = env.POP3_PORT, tls = "starttls",
                             cafile = env.CAFILE })
   must(p:login(env.BOB_USER, env.BOB_PASS, "APOP"))
-  local count, octets = must(p:stat())
-  local n = find_message(p)
+  local count, octets, scode = p:stat()
+  must(count, octets, scode)
+  local rows = {}
+  local n = find_message(p, rows)
   local raw = must(p:retr(n))
   p:quit()
   received = raw
-  return true, string.format("%d message(s), %d octets; demo message is #%d", count, octets, n)
+  return true, string.format("%d message(s), %d octets; demo message is #%d\n          %s",
+    count, octets, n, table.concat(rows, "\n          "))
 end)
 
 step("parse it and check the attachment's MD5 (STLS copy)", function()
@@ -124,7 +135,8 @@ step("parse it and check the attachment's MD5 (STLS copy)", function()
 end)
 
 step("POP3S (implicit TLS, port " .. env.POP3S_PORT .. "): fetch and check again", function()
-  local p = must(pop3.open{ host = "localhost", port = env.POP3S_PORT, cafile = env.CAFILE })
+  local p = must(pop3.open{ host = "localhost", port = env.POP3S_PORT, tls = "tls",
+                            cafile = env.CAFILE })
   must(p:login(env.BOB_USER, env.BOB_PASS, "USER"))
   local n = find_message(p)
   local raw = must(p:retr(n))
@@ -141,4 +153,4 @@ if failures > 0 then
   io.write(string.format("lmail demo: %d step(s) FAILED\n", failures))
   os.exit(1)
 end
-io.write(string.format("lmail demo: every step passed (%.1f s of CPU)\n", os.clock() - t0))
+io.write(string.format("lmail demo: every step passed (%.1f s)\n", now() - t0))

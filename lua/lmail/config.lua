@@ -181,7 +181,8 @@ function config.resolve(proto, opts, getenv)
   end
   opts = opts or {}
   getenv = getenv or os.getenv
-  local file, err, code = from_file(proto, opts.profile or getenv("LMAIL_PROFILE"), getenv)
+  local profile = opts.profile or getenv("LMAIL_PROFILE")
+  local file, err, code = from_file(proto, profile, getenv)
   if not file then return nil, err, code end
   local env
   env, err = from_env(proto, getenv)
@@ -190,7 +191,9 @@ function config.resolve(proto, opts, getenv)
   for k, v in pairs(file) do t[k] = v end
   for k, v in pairs(env) do t[k] = v end
   for k, v in pairs(opts) do t[k] = v end
-  t.profile = nil
+  -- The result names its profile, so resolving it again (lmail.send given
+  -- settings the CLI resolved) merges the same layers: the same result.
+  t.profile = profile
   if t.user ~= nil and t.password == nil and t.password_command ~= nil then
     local pw, perr, pcode = config.run_password_command(t.password_command)
     if not pw then return nil, perr, pcode end

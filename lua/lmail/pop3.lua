@@ -207,10 +207,19 @@ local function read_capa(self)
   return true
 end
 
+-- A server on an implicit-TLS port waits for our TLS hello and says
+-- nothing: a plain connection there times out on the greeting. Say so.
+local TLS_PORT_HINT = ' (the server sent nothing: an implicit-TLS port? then set tls = "tls")'
+
 local function greet(self)
   begin(self, "greeting")
   local kind, _, text, rcode = event(self)
-  if not kind then return nil, _, text, rcode end
+  if not kind then
+    if text == "ETIMEDOUT" and self.settings and self.settings.tls ~= "tls" then
+      _ = tostring(_) .. TLS_PORT_HINT
+    end
+    return nil, _, text, rcode
+  end
   self.greeting = text
   if kind == "err" then
     local _, msg, code, detail = refused("greeting", text, rcode)

@@ -236,10 +236,17 @@ function Session:_starttls(settings)
   return self:_hello()   -- RFC 3207 4.2: what was learned in clear is forgotten
 end
 
+-- A server on an implicit-TLS port waits for our TLS hello and says
+-- nothing: a plain connection there times out on the greeting. Say so.
+local TLS_PORT_HINT = ' (the server sent nothing: an implicit-TLS port? then set tls = "tls")'
+
 function Session:_start(settings)
   self:_deadline()
   local r, msg, code, d = self:_reply()
-  if not r then return nil, msg, code, d end
+  if not r then
+    if code == "ETIMEDOUT" and settings.tls ~= "tls" then msg = tostring(msg) .. TLS_PORT_HINT end
+    return nil, msg, code, d
+  end
   if r.code ~= 220 then
     local _, m, c, dd = self:_refused(r)
     self:_quit_quietly()

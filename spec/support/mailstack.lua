@@ -3,11 +3,14 @@
 --   local ms = require "spec.support.mailstack"
 --   local env = ms.up()   -- starts the stack unless it is up; never skips
 --   env.SUBMISSION_PORT, env.CAFILE, env.ALICE_USER, env.ALICE_PASS, ...
--- (the LMAIL_ prefix of `mailstack.sh env` is dropped; ports are numbers).
+-- (the LMAIL_MS_ / LMAIL_ prefix of `mailstack.sh env` is dropped; ports
+-- are numbers). The stack's own variables are LMAIL_MS_*, so that they
+-- never mix with the LMAIL_HOST, LMAIL_SMTP_PORT, ... that lmail.config
+-- reads.
 -- The stack is left running for the other specs of the run:
 -- tools/run-specs.sh stops it at the end of a run that started it, and its
 -- own watchdog stops it after LMAIL_MAILSTACK_TTL seconds in any case.
--- Ports and the state dir follow the LMAIL_* variables of mailstack.sh, so
+-- Ports and the state dir follow the LMAIL_MS_* variables of mailstack.sh, so
 -- two checkouts can run their suites side by side.
 local proc = require "spec.support.proc"
 
@@ -26,6 +29,7 @@ end
 local function parse_env(text)
   local env = {}
   for name, value in text:gmatch("export LMAIL_([%w_]+)='([^']*)'") do
+    name = name:gsub("^MS_", "")
     env[name] = tonumber(value) and name:find("PORT$") and tonumber(value) or value
   end
   return env

@@ -25,12 +25,12 @@
 #   LMAIL_MAILSTACK_DIR   state dir                       (/tmp/lmail-mailstack)
 #   LMAIL_MAILSTACK_TTL   watchdog lifetime in seconds    (1800)
 #   LMAIL_MAILSTACK_WAIT  readiness wait in seconds       (30)
-#   LMAIL_SMTP_PORT       plain SMTP, STARTTLS optional, no AUTH      (10025)
-#   LMAIL_SUBMISSION_PORT submission, STARTTLS required, AUTH         (10587)
-#   LMAIL_SUBMISSIONS_PORT submissions, implicit TLS, AUTH            (10465)
-#   LMAIL_POP3_PORT       POP3 with STLS                              (10110)
-#   LMAIL_POP3S_PORT      POP3 over implicit TLS                      (10995)
-#   LMAIL_ALICE_PASS, LMAIL_BOB_PASS  test passwords (fixed defaults below)
+#   LMAIL_MS_SMTP_PORT       plain SMTP, STARTTLS optional, no AUTH      (10025)
+#   LMAIL_MS_SUBMISSION_PORT submission, STARTTLS required, AUTH         (10587)
+#   LMAIL_MS_SUBMISSIONS_PORT submissions, implicit TLS, AUTH            (10465)
+#   LMAIL_MS_POP3_PORT       POP3 with STLS                              (10110)
+#   LMAIL_MS_POP3S_PORT      POP3 over implicit TLS                      (10995)
+#   LMAIL_MS_ALICE_PASS, LMAIL_MS_BOB_PASS  test passwords (fixed defaults below)
 #   LMAIL_MAILSTACK_KEEP_MAIL=1       do not empty the Maildirs on `up`
 #   LMAIL_MAILSTACK_DELIVERY  lmtp (default) | lda
 #         lmtp: Postfix -> Dovecot LMTP over the unix socket $STATE/run/lmtp.
@@ -46,20 +46,20 @@
 #              postmaster@ is an alias of alice; any other local part -> 550 5.1.1
 #              at RCPT time (per recipient); other domains -> 554 5.7.1 relay denied,
 #              or with AUTH -> 550 5.1.1 "outbound mail disabled" (default_transport=error).
-#   SMTP       $LMAIL_SMTP_PORT: STARTTLS optional, no AUTH, accepts mail for the users.
-#              $LMAIL_SUBMISSION_PORT: MAIL refused (530) until STARTTLS, AUTH only after
-#              TLS, AUTH required for every recipient.  $LMAIL_SUBMISSIONS_PORT: the same
+#   SMTP       $LMAIL_MS_SMTP_PORT: STARTTLS optional, no AUTH, accepts mail for the users.
+#              $LMAIL_MS_SUBMISSION_PORT: MAIL refused (530) until STARTTLS, AUTH only after
+#              TLS, AUTH required for every recipient.  $LMAIL_MS_SUBMISSIONS_PORT: the same
 #              over implicit TLS.  AUTH PLAIN LOGIN CRAM-MD5 (Dovecot SASL), bad password
 #              -> 535 5.7.8.  PIPELINING 8BITMIME SMTPUTF8 CHUNKING DSN SIZE=52428800.
-#   POP3       $LMAIL_POP3_PORT: STLS, USER/PASS, APOP (greeting carries the timestamp),
+#   POP3       $LMAIL_MS_POP3_PORT: STLS, USER/PASS, APOP (greeting carries the timestamp),
 #              AUTH PLAIN LOGIN CRAM-MD5, PIPELINING, TOP, UIDL (stable: %08Xu%08Xv).
-#              $LMAIL_POP3S_PORT: the same over implicit TLS.
+#              $LMAIL_MS_POP3S_PORT: the same over implicit TLS.
 #              disable_plaintext_auth = yes, BUT Dovecot 2.3 treats a connection whose
 #              client IP equals the server IP (127.0.0.1 -> 127.0.0.1) as "secured", so
 #              plaintext USER/PASS and AUTH PLAIN are also accepted without TLS here:
 #              the client library must enforce "TLS before plaintext" itself.
 #              APOP and CRAM-MD5 work without TLS (by design).
-#   TLS        throwaway CA $STATE/tls/ca.crt (LMAIL_CAFILE); server certificate for
+#   TLS        throwaway CA $STATE/tls/ca.crt (LMAIL_MS_CAFILE); server certificate for
 #              DNS:localhost, IP:127.0.0.1, IP:::1; TLS >= 1.2; reused while valid.
 #   logs       $STATE/postfix/maillog, $STATE/dovecot/dovecot.log (+ lda.log in lda mode)
 #   Maildirs   $STATE/mail/{alice,bob}/Maildir, owned by lmailtest, mode 0700.
@@ -70,14 +70,14 @@ STATE=${LMAIL_MAILSTACK_DIR:-/tmp/lmail-mailstack}
 TTL=${LMAIL_MAILSTACK_TTL:-1800}
 WAIT=${LMAIL_MAILSTACK_WAIT:-30}
 HOST=127.0.0.1
-SMTP_PORT=${LMAIL_SMTP_PORT:-10025}
-SUBMISSION_PORT=${LMAIL_SUBMISSION_PORT:-10587}
-SUBMISSIONS_PORT=${LMAIL_SUBMISSIONS_PORT:-10465}
-POP3_PORT=${LMAIL_POP3_PORT:-10110}
-POP3S_PORT=${LMAIL_POP3S_PORT:-10995}
+SMTP_PORT=${LMAIL_MS_SMTP_PORT:-10025}
+SUBMISSION_PORT=${LMAIL_MS_SUBMISSION_PORT:-10587}
+SUBMISSIONS_PORT=${LMAIL_MS_SUBMISSIONS_PORT:-10465}
+POP3_PORT=${LMAIL_MS_POP3_PORT:-10110}
+POP3S_PORT=${LMAIL_MS_POP3S_PORT:-10995}
 DOMAIN=example.test
-ALICE_PASS=${LMAIL_ALICE_PASS:-alice-test-pw}
-BOB_PASS=${LMAIL_BOB_PASS:-bob-test-pw}
+ALICE_PASS=${LMAIL_MS_ALICE_PASS:-alice-test-pw}
+BOB_PASS=${LMAIL_MS_BOB_PASS:-bob-test-pw}
 MAILUSER=lmailtest
 DELIVERY=${LMAIL_MAILSTACK_DELIVERY:-lmtp}
 case $DELIVERY in lmtp|lda) ;; *) echo "mailstack: LMAIL_MAILSTACK_DELIVERY must be lmtp or lda" >&2; exit 2;; esac
@@ -281,24 +281,24 @@ env_lines() {
 env_values() {
     env_lines \
       LMAIL_MAILSTACK_DIR "$STATE" \
-      LMAIL_MAIL_HOST "$HOST" \
-      LMAIL_MAIL_DOMAIN "$DOMAIN" \
-      LMAIL_SMTP_PORT "$SMTP_PORT" \
-      LMAIL_SUBMISSION_PORT "$SUBMISSION_PORT" \
-      LMAIL_SUBMISSIONS_PORT "$SUBMISSIONS_PORT" \
-      LMAIL_POP3_PORT "$POP3_PORT" \
-      LMAIL_POP3S_PORT "$POP3S_PORT" \
-      LMAIL_CAFILE "$TLS/ca.crt" \
-      LMAIL_ALICE_USER alice \
-      LMAIL_ALICE_PASS "$ALICE_PASS" \
-      LMAIL_ALICE_ADDR "alice@$DOMAIN" \
-      LMAIL_ALICE_MAILDIR "$MAIL/alice/Maildir" \
-      LMAIL_BOB_USER bob \
-      LMAIL_BOB_PASS "$BOB_PASS" \
-      LMAIL_BOB_ADDR "bob@$DOMAIN" \
-      LMAIL_BOB_MAILDIR "$MAIL/bob/Maildir" \
-      LMAIL_POSTFIX_LOG "$PFLOG" \
-      LMAIL_DOVECOT_LOG "$DVLOG" \
+      LMAIL_MS_MAIL_HOST "$HOST" \
+      LMAIL_MS_MAIL_DOMAIN "$DOMAIN" \
+      LMAIL_MS_SMTP_PORT "$SMTP_PORT" \
+      LMAIL_MS_SUBMISSION_PORT "$SUBMISSION_PORT" \
+      LMAIL_MS_SUBMISSIONS_PORT "$SUBMISSIONS_PORT" \
+      LMAIL_MS_POP3_PORT "$POP3_PORT" \
+      LMAIL_MS_POP3S_PORT "$POP3S_PORT" \
+      LMAIL_MS_CAFILE "$TLS/ca.crt" \
+      LMAIL_MS_ALICE_USER alice \
+      LMAIL_MS_ALICE_PASS "$ALICE_PASS" \
+      LMAIL_MS_ALICE_ADDR "alice@$DOMAIN" \
+      LMAIL_MS_ALICE_MAILDIR "$MAIL/alice/Maildir" \
+      LMAIL_MS_BOB_USER bob \
+      LMAIL_MS_BOB_PASS "$BOB_PASS" \
+      LMAIL_MS_BOB_ADDR "bob@$DOMAIN" \
+      LMAIL_MS_BOB_MAILDIR "$MAIL/bob/Maildir" \
+      LMAIL_MS_POSTFIX_LOG "$PFLOG" \
+      LMAIL_MS_DOVECOT_LOG "$DVLOG" \
       LMAIL_MAILSTACK_DELIVERY "$DELIVERY"
 }
 write_env() {

@@ -66,10 +66,10 @@ def load_env():
     for k, v in os.environ.items():
         if k.startswith("LMAIL_"):
             env[k] = v
-    need = ["LMAIL_MAIL_HOST", "LMAIL_SMTP_PORT", "LMAIL_SUBMISSION_PORT", "LMAIL_SUBMISSIONS_PORT",
-            "LMAIL_POP3_PORT", "LMAIL_POP3S_PORT", "LMAIL_CAFILE", "LMAIL_ALICE_USER",
-            "LMAIL_ALICE_PASS", "LMAIL_ALICE_ADDR", "LMAIL_BOB_USER", "LMAIL_BOB_PASS",
-            "LMAIL_BOB_ADDR", "LMAIL_ALICE_MAILDIR", "LMAIL_BOB_MAILDIR"]
+    need = ["LMAIL_MS_MAIL_HOST", "LMAIL_MS_SMTP_PORT", "LMAIL_MS_SUBMISSION_PORT", "LMAIL_MS_SUBMISSIONS_PORT",
+            "LMAIL_MS_POP3_PORT", "LMAIL_MS_POP3S_PORT", "LMAIL_MS_CAFILE", "LMAIL_MS_ALICE_USER",
+            "LMAIL_MS_ALICE_PASS", "LMAIL_MS_ALICE_ADDR", "LMAIL_MS_BOB_USER", "LMAIL_MS_BOB_PASS",
+            "LMAIL_MS_BOB_ADDR", "LMAIL_MS_ALICE_MAILDIR", "LMAIL_MS_BOB_MAILDIR"]
     missing = [k for k in need if k not in env]
     if missing:
         raise CheckFailed("missing settings %s (is the stack up? see %s)" % (missing, path))
@@ -83,12 +83,12 @@ TIMEOUT = 15
 
 
 def ctx():
-    c = ssl.create_default_context(cafile=E["LMAIL_CAFILE"])  # verifies chain + hostname
+    c = ssl.create_default_context(cafile=E["LMAIL_MS_CAFILE"])  # verifies chain + hostname
     return c
 
 
 def host():
-    return E["LMAIL_MAIL_HOST"]
+    return E["LMAIL_MS_MAIL_HOST"]
 
 
 def port(name):
@@ -105,8 +105,8 @@ def make_msg(frm, to, subject, body="Hello from mailstack_check.\r\n", extra=b""
 # ------------------------------------------------------------------ SMTP
 
 def smtp_checks(tag):
-    alice, bob = E["LMAIL_ALICE_ADDR"], E["LMAIL_BOB_ADDR"]
-    apw = E["LMAIL_ALICE_PASS"]
+    alice, bob = E["LMAIL_MS_ALICE_ADDR"], E["LMAIL_MS_BOB_ADDR"]
+    apw = E["LMAIL_MS_ALICE_PASS"]
     sent = {"alice": [], "bob": []}
 
     # --- submission: STARTTLS required, AUTH only after TLS
@@ -119,7 +119,7 @@ def smtp_checks(tag):
     s.rset()
     s.starttls(context=ctx())  # server_hostname = 127.0.0.1 -> IP SAN verified against the CA
     s.ehlo()
-    ok("submission: STARTTLS handshake verified against %s (IP SAN 127.0.0.1)" % E["LMAIL_CAFILE"])
+    ok("submission: STARTTLS handshake verified against %s (IP SAN 127.0.0.1)" % E["LMAIL_MS_CAFILE"])
     for ext in ("auth", "pipelining", "8bitmime", "smtputf8", "chunking", "dsn", "size", "enhancedstatuscodes"):
         expect(s.has_extn(ext), "submission after TLS: %s advertised" % ext.upper())
     mechs = s.esmtp_features["auth"].upper().split()
@@ -132,7 +132,7 @@ def smtp_checks(tag):
         s = smtplib.SMTP(host(), port("SUBMISSION"), local_hostname="client.example.test", timeout=TIMEOUT)
         s.starttls(context=ctx())
         s.ehlo()
-        s.user, s.password = E["LMAIL_ALICE_USER"], apw
+        s.user, s.password = E["LMAIL_MS_ALICE_USER"], apw
         code, resp = s.auth(mech, getattr(s, meth), initial_response_ok=True)
         expect(code == 235, "submission: AUTH %s as alice -> 235" % mech)
         subj = "%s submission AUTH %s" % (tag, mech)
@@ -145,7 +145,7 @@ def smtp_checks(tag):
     s = smtplib.SMTP(host(), port("SUBMISSION"), timeout=TIMEOUT)
     s.starttls(context=ctx())
     s.ehlo()
-    s.user, s.password = E["LMAIL_ALICE_USER"], apw + "-wrong"
+    s.user, s.password = E["LMAIL_MS_ALICE_USER"], apw + "-wrong"
     try:
         s.auth("PLAIN", s.auth_plain)
         raise CheckFailed("submission: wrong password was accepted")
@@ -166,7 +166,7 @@ def smtp_checks(tag):
     s = smtplib.SMTP_SSL(host(), port("SUBMISSIONS"), context=ctx(), timeout=TIMEOUT)
     s.ehlo()
     expect("PLAIN" in s.esmtp_features.get("auth", "").upper(), "submissions (implicit TLS): AUTH offered")
-    s.login(E["LMAIL_ALICE_USER"], apw)
+    s.login(E["LMAIL_MS_ALICE_USER"], apw)
     subj = "%s submissions implicit TLS" % tag
     expect(s.sendmail(alice, [alice], make_msg(alice, alice, subj)) == {},
            "submissions: AUTH + message to alice accepted")
@@ -302,7 +302,7 @@ def wait_delivery(who, count, secs=30):
             expect(n == count, "delivery: %s has %d message(s) in %s" % (who, n, path))
             return
         time.sleep(0.1)
-    raise CheckFailed("delivery: %s has %d of %d messages after %ds (see LMAIL_POSTFIX_LOG)"
+    raise CheckFailed("delivery: %s has %d of %d messages after %ds (see LMAIL_MS_POSTFIX_LOG)"
                       % (who, maildir_count(path), count, secs))
 
 
@@ -370,7 +370,7 @@ def pop_checks(sent):
 
     # --- APOP without TLS (non-plaintext mechanism)
     p = poplib.POP3(host(), port("POP3"), timeout=TIMEOUT)
-    p.apop(E["LMAIL_ALICE_USER"], E["LMAIL_ALICE_PASS"])
+    p.apop(E["LMAIL_MS_ALICE_USER"], E["LMAIL_MS_ALICE_PASS"])
     ok("pop3: APOP without TLS")
     u2 = uidl_map(p)
     expect(u2 == u1, "pop3: UIDL stable across sessions")
@@ -384,7 +384,7 @@ def pop_checks(sent):
     # --- wrong APOP digest / wrong password
     p = poplib.POP3(host(), port("POP3"), timeout=TIMEOUT)
     try:
-        p.apop(E["LMAIL_ALICE_USER"], "wrong-password")
+        p.apop(E["LMAIL_MS_ALICE_USER"], "wrong-password")
         raise CheckFailed("pop3: APOP with wrong password accepted")
     except poplib.error_proto as e:
         expect(str(e).find("-ERR") >= 0, "pop3: APOP wrong password -> %s" % e)
@@ -407,8 +407,8 @@ def pop_checks(sent):
     # --- informational: cleartext USER/PASS on loopback without TLS
     p = poplib.POP3(host(), port("POP3"), timeout=TIMEOUT)
     try:
-        p.user(E["LMAIL_ALICE_USER"])
-        p.pass_(E["LMAIL_ALICE_PASS"])
+        p.user(E["LMAIL_MS_ALICE_USER"])
+        p.pass_(E["LMAIL_MS_ALICE_PASS"])
         info("pop3: USER/PASS WITHOUT TLS is accepted from 127.0.0.1 (Dovecot treats "
              "client IP == server IP as secured; clients must enforce TLS themselves)")
         p.quit()
@@ -418,7 +418,7 @@ def pop_checks(sent):
 
     # --- POP3S: wrong password, then list/retrieve, DELE + QUIT empties
     p = poplib.POP3_SSL(host(), port("POP3S"), context=ctx(), timeout=TIMEOUT)
-    p.user(E["LMAIL_ALICE_USER"])
+    p.user(E["LMAIL_MS_ALICE_USER"])
     try:
         p.pass_("wrong-password")
         raise CheckFailed("pop3s: wrong password accepted")
@@ -440,7 +440,7 @@ def pop_checks(sent):
     pop_login_userpass(p, "alice")
     expect(p.stat()[0] == 0, "pop3s: alice mailbox empty after DELE+QUIT")
     p.quit()
-    expect(maildir_count(E["LMAIL_ALICE_MAILDIR"]) == 0, "maildir: alice Maildir empty")
+    expect(maildir_count(E["LMAIL_MS_ALICE_MAILDIR"]) == 0, "maildir: alice Maildir empty")
 
     # --- bob over POP3S with name 'localhost'
     raw = socket.create_connection((host(), port("POP3S")), timeout=TIMEOUT)
@@ -459,7 +459,7 @@ def pop_checks(sent):
     for n in got:
         p.dele(n)
     p.quit()
-    expect(maildir_count(E["LMAIL_BOB_MAILDIR"]) == 0, "maildir: bob Maildir empty after DELE+QUIT")
+    expect(maildir_count(E["LMAIL_MS_BOB_MAILDIR"]) == 0, "maildir: bob Maildir empty after DELE+QUIT")
 
 
 def openssl_checks():
@@ -472,7 +472,7 @@ def openssl_checks():
     for name, extra, stdin in cases:
         for verify in (["-verify_hostname", "localhost"], ["-verify_ip", host()]):
             cmd = ["openssl", "s_client", "-connect", "%s:%d" % (host(), port(name)), "-brief",
-                   "-CAfile", E["LMAIL_CAFILE"], "-verify_return_error"] + verify + extra
+                   "-CAfile", E["LMAIL_MS_CAFILE"], "-verify_return_error"] + verify + extra
             r = subprocess.run(cmd, input=stdin, capture_output=True, timeout=TIMEOUT)
             out = (r.stdout + r.stderr).decode("utf-8", "replace")
             expect(r.returncode == 0 and "Verification: OK" in out,
@@ -519,8 +519,8 @@ def main():
     try:
         E = load_env()
         print("mailstack_check: %s (SMTP %s, submission %s, submissions %s, POP3 %s, POP3S %s)" % (
-            host(), E["LMAIL_SMTP_PORT"], E["LMAIL_SUBMISSION_PORT"], E["LMAIL_SUBMISSIONS_PORT"],
-            E["LMAIL_POP3_PORT"], E["LMAIL_POP3S_PORT"]))
+            host(), E["LMAIL_MS_SMTP_PORT"], E["LMAIL_MS_SUBMISSION_PORT"], E["LMAIL_MS_SUBMISSIONS_PORT"],
+            E["LMAIL_MS_POP3_PORT"], E["LMAIL_MS_POP3S_PORT"]))
         openssl_checks()
         negative_tls_check()
         empty_mailboxes()
@@ -530,13 +530,13 @@ def main():
         wait_delivery("alice", len(sent["alice"]))
         wait_delivery("bob", len(sent["bob"]))
         if "utf8bounce" in sent:  # lmtp mode: confirm the documented SMTPUTF8 bounce
-            log = E.get("LMAIL_POSTFIX_LOG", "")
+            log = E.get("LMAIL_MS_POSTFIX_LOG", "")
             deadline = time.time() + 15
             seen = False
             while time.time() < deadline and not seen:
                 with open(log, errors="replace") as f:
                     seen = re.search(r"to=<%s>.*dsn=5\.6\.7, status=bounced \(SMTPUTF8 is required"
-                                     % re.escape(E["LMAIL_BOB_ADDR"]), f.read()) is not None
+                                     % re.escape(E["LMAIL_MS_BOB_ADDR"]), f.read()) is not None
                 time.sleep(0.2)
             expect(seen, "lmtp mode: postfix log shows the UTF-8-header message bounced "
                          "(SMTPUTF8 is required, dsn=5.6.7)")
