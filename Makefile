@@ -61,7 +61,7 @@ SPEC_ENV = LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lu
            LUA_CPATH="$(CURDIR)/$(BUILD)/?.so;;" LMAIL_BUILD="$(CURDIR)/$(BUILD)"
 
 .PHONY: FORCE all deps test ctest spec spec-one check-asan check-valgrind check-clang lint bench \
-        install clean demo rock-check fuzz
+        install clean demo examples rock-check fuzz
 
 all: $(MODULE)
 
@@ -135,7 +135,7 @@ check-clang:
 	@$(MAKE) --no-print-directory BUILD=build-clang CC=clang EXTRA_CFLAGS=-Werror all $(patsubst $(BUILD)/%,build-clang/%,$(TEST_BIN))
 
 lint:
-	@luacheck --no-color -q lua spec bench tools
+	@luacheck --no-color -q lua spec bench tools examples bin/lmail
 	@$(LUA) tools/check-docs.lua
 
 # libFuzzer targets (csrc/fuzz/fuzz_*.c) on the core alone, each run for
@@ -174,6 +174,11 @@ install: $(MODULE)
 	cp lua/lmail/*.lua $(INST_LUADIR)/lmail/
 	set -e; for d in lua/lmail/*/; do n=$$(basename $$d); \
 	  mkdir -p $(INST_LUADIR)/lmail/$$n; cp $$d*.lua $(INST_LUADIR)/lmail/$$n/; done
+
+# The scripts of examples/ against the local servers (also run by the
+# specs: spec/examples_spec.lua).
+examples: all
+	@$(SPEC_ENV) $(LUA) tools/examples.lua
 
 # The README's main command: installs what is missing, starts the local
 # Postfix + Dovecot, sends and fetches through lmail, stops the servers.

@@ -88,6 +88,16 @@ static int net_connect(lua_State *L)
     return 1;
 }
 
+/* core.net.sleep(seconds) -> nothing; blocks the thread (rate limits,
+ * schedulers with nothing to do) */
+static int net_sleep(lua_State *L)
+{
+    lua_Number s = luaL_checknumber(L, 1);
+    luaL_argcheck(L, s >= 0 && s <= 86400, 1, "tcp.sleep: seconds must be 0..86400");
+    lm_net_sleep((double)s);
+    return 0;
+}
+
 /* core.net.now() -> seconds on the monotonic clock (for setdeadline) */
 static int net_now(lua_State *L)
 {
@@ -200,6 +210,7 @@ void lmail_open_net(lua_State *L)
     static const luaL_Reg fns[] = {
         {"connect", net_connect},
         {"now", net_now},
+        {"sleep", net_sleep},
         {NULL, NULL},
     };
     lmail_define_class(L, SOCK_MT, methods, meta);

@@ -28,6 +28,20 @@ double lm_net_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void lm_net_sleep(double seconds)
+{
+    double until = lm_net_now() + seconds;
+    double left = seconds;
+
+    while (left > 0) {
+        struct timespec ts;
+        ts.tv_sec = (time_t)left;
+        ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+        nanosleep(&ts, NULL); /* EINTR: recompute what is left and go on */
+        left = until - lm_net_now();
+    }
+}
+
 static int map_errno(int e)
 {
     switch (e) {

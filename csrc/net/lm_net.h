@@ -14,6 +14,9 @@
 
 /* Seconds on CLOCK_MONOTONIC; deadlines are absolute values of this clock. */
 double lm_net_now(void);
+/* Sleeps for seconds (>= 0) on the monotonic clock, resuming after a
+ * signal until the time has passed. */
+void lm_net_sleep(double seconds);
 
 /* Resolves host (IPv6 and IPv4) and tries each address in turn, all within
  * the one deadline. On LM_OK *fd is a connected non-blocking socket the caller

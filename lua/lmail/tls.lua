@@ -172,6 +172,11 @@ function tls.wrap(transport, opts)
     return nil, msg, code
   end
   local self = setmetatable({ inner = transport, engine = eng, closed = false }, Tls)
+  if not transport.setdeadline then
+    -- Over a transport without deadlines this one has none either, so
+    -- that callers (lmail.connect.deadline) fall back to settimeout.
+    self.setdeadline, self.deadline = false, false
+  end
   local ok, err, ecode, detail = handshake(self, opts.timeout)
   if not ok then
     eng:close()

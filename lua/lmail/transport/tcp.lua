@@ -58,4 +58,12 @@ function tcp.now()
   return net.now()
 end
 
+--- Blocks for `seconds` (0..86400) on the monotonic clock: for rate
+--- limits and schedulers that have nothing to do.
+---@param seconds number
+function tcp.sleep(seconds)
+  if type(seconds) ~= "number" then error("tcp.sleep: seconds must be a number", 2) end
+  net.sleep(seconds)
+end
+
 return tcp
