@@ -35,6 +35,20 @@ int lmail_fail_rc(lua_State *L, const char *what, int rc)
     return 3;
 }
 
+uint64_t lmail_opt_limit(lua_State *L, int idx, const char *field, const char *fname)
+{
+    lua_Number v = 0;
+    lua_getfield(L, idx, field);
+    if (!lua_isnil(L, -1)) {
+        v = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || v < 1 || v != v || v > 9007199254740991.0 ||
+            (lua_Number)(lua_Integer)v != v)
+            luaL_error(L, "%s: opts.%s must be a positive integer", fname, field);
+    }
+    lua_pop(L, 1);
+    return (uint64_t)v;
+}
+
 lm_alloc lmail_lua_alloc(lua_State *L)
 {
     lm_alloc a;

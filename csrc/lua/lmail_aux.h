@@ -26,6 +26,11 @@ int lmail_fail(lua_State *L, const char *message, const char *code);
 /* Same with lm_strerror(rc) / lm_errname(rc), message prefixed by what. */
 int lmail_fail_rc(lua_State *L, const char *what, int rc);
 
+/* opts[field] of the table at idx as a size limit: 0 when absent, else a
+ * positive integer (at most 2^53 - 1); anything else raises
+ * "<fname>: opts.<field> must be a positive integer". */
+uint64_t lmail_opt_limit(lua_State *L, int idx, const char *field, const char *fname);
+
 /* An lm_alloc that allocates through the Lua state's allocator. */
 lm_alloc lmail_lua_alloc(lua_State *L);
 

@@ -26,23 +26,6 @@ static parser_ud *check_parser(lua_State *L, const char *what)
     return u;
 }
 
-static size_t opt_limit(lua_State *L, int idx, const char *field)
-{
-    lua_Integer v;
-    lua_getfield(L, idx, field);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    if (!lua_isnumber(L, -1))
-        luaL_error(L, "mime.parse: opts.%s must be a positive integer", field);
-    v = lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    if (v <= 0)
-        luaL_error(L, "mime.parse: opts.%s must be a positive integer", field);
-    return (size_t)v;
-}
-
 /* core.mime.parser([opts]) -> parser   (opts: max_depth, max_parts,
  * max_header_bytes, max_line_length) */
 static int mime_parser(lua_State *L)
@@ -54,10 +37,10 @@ static int mime_parser(lua_State *L)
     memset(&o, 0, sizeof o);
     if (!lua_isnoneornil(L, 1)) {
         luaL_checktype(L, 1, LUA_TTABLE);
-        o.max_depth = opt_limit(L, 1, "max_depth");
-        o.max_parts = opt_limit(L, 1, "max_parts");
-        o.max_header_bytes = opt_limit(L, 1, "max_header_bytes");
-        o.max_line = opt_limit(L, 1, "max_line_length");
+        o.max_depth = (size_t)lmail_opt_limit(L, 1, "max_depth", "mime.parse");
+        o.max_parts = (size_t)lmail_opt_limit(L, 1, "max_parts", "mime.parse");
+        o.max_header_bytes = (size_t)lmail_opt_limit(L, 1, "max_header_bytes", "mime.parse");
+        o.max_line = (size_t)lmail_opt_limit(L, 1, "max_line_length", "mime.parse");
     }
     u = lua_newuserdatauv(L, sizeof *u, 0);
     u->p = NULL;

@@ -55,20 +55,6 @@ static int command_result(lua_State *L, lm_pop3 *p, const char *what, int rc)
     return 3;
 }
 
-static lua_Integer opt_integer_field(lua_State *L, int idx, const char *field)
-{
-    lua_Number v = 0;
-    lua_getfield(L, idx, field);
-    if (!lua_isnil(L, -1)) {
-        v = lua_tonumber(L, -1);
-        if (lua_type(L, -1) != LUA_TNUMBER || v < 1 || v != v || v > 9007199254740991.0 ||
-            (lua_Number)(lua_Integer)v != v)
-            luaL_error(L, "pop3.new: opts.%s must be a positive integer", field);
-    }
-    lua_pop(L, 1);
-    return (lua_Integer)v;
-}
-
 /* core.pop3.new([opts]) -> engine
  * opts: max_line, max_buffered, max_message_size, max_entries, max_pipeline */
 static int pop3_new(lua_State *L)
@@ -80,11 +66,11 @@ static int pop3_new(lua_State *L)
     memset(&o, 0, sizeof o);
     if (!lua_isnoneornil(L, 1)) {
         luaL_checktype(L, 1, LUA_TTABLE);
-        o.max_line = (size_t)opt_integer_field(L, 1, "max_line");
-        o.max_buffered = (size_t)opt_integer_field(L, 1, "max_buffered");
-        o.max_body = (uint64_t)opt_integer_field(L, 1, "max_message_size");
-        o.max_entries = (uint64_t)opt_integer_field(L, 1, "max_entries");
-        o.max_pipeline = (unsigned)opt_integer_field(L, 1, "max_pipeline");
+        o.max_line = (size_t)lmail_opt_limit(L, 1, "max_line", "pop3.new");
+        o.max_buffered = (size_t)lmail_opt_limit(L, 1, "max_buffered", "pop3.new");
+        o.max_body = lmail_opt_limit(L, 1, "max_message_size", "pop3.new");
+        o.max_entries = lmail_opt_limit(L, 1, "max_entries", "pop3.new");
+        o.max_pipeline = (unsigned)lmail_opt_limit(L, 1, "max_pipeline", "pop3.new");
     }
     e = lua_newuserdatauv(L, sizeof *e, 0);
     e->p = NULL;

@@ -7,39 +7,13 @@
 #include "../core/lm_line.h"
 #include "../core/lm_sasl.h"
 #include "lmt.h"
+#include "lmt_alloc.h"
 
 #include <stdlib.h>
 
-/* An allocator that fails the allocation numbered fail_at (1-based; 0:
- * never) and counts live blocks so a leak shows. */
-static int alloc_count, fail_at, live;
-
-static void *test_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        if (ptr)
-            live--;
-        free(ptr);
-        return NULL;
-    }
-    if (++alloc_count == fail_at)
-        return NULL;
-    if (!ptr)
-        live++;
-    return realloc(ptr, nsize);
-}
-
-static lm_alloc talloc(void)
-{
-    lm_alloc a = {test_alloc, NULL};
-    return a;
-}
-
 static void test_buf(void)
 {
-    lm_alloc a = talloc();
+    lm_alloc a = lmt_alloc();
     lm_buf b;
     int i, rc = 0;
     unsigned char *w;
@@ -70,7 +44,7 @@ static void test_buf(void)
     LMT_CHECK(lm_buf_size(&b) == 0);
     LMT_CHECK(b.p[0] == 0 && b.p[b.cap - 1] == 0);
     lm_buf_free(&b);
-    LMT_CHECK(live == 0);
+    LMT_CHECK(lmt_live == 0);
     /* A size near SIZE_MAX is refused, not wrapped. */
     lm_buf_init(&b, &a, SIZE_MAX);
     LMT_CHECK(lm_buf_append(&b, "x", 1) == LM_OK);
@@ -82,11 +56,11 @@ static void test_buf_failing_alloc(void)
 {
     int n;
     for (n = 1; n <= 12; n++) {
-        lm_alloc a = talloc();
+        lm_alloc a = lmt_alloc();
         lm_buf b;
         int i, failed = 0;
-        alloc_count = 0;
-        fail_at = n;
+        lmt_alloc_count = 0;
+        lmt_fail_at = n;
         lm_buf_init(&b, &a, 1 << 20);
         for (i = 0; i < 200; i++) {
             int rc = lm_buf_append(&b, "0123456789abcdef", 16);
@@ -100,9 +74,9 @@ static void test_buf_failing_alloc(void)
         }
         (void)failed;
         lm_buf_free(&b);
-        LMT_CHECK(live == 0);
+        LMT_CHECK(lmt_live == 0);
     }
-    fail_at = 0;
+    lmt_fail_at = 0;
 }
 
 /* The lines of a whole input, each as "text|bare_lf" joined by '\n', plus

@@ -7,44 +7,9 @@
 #include "../core/lm_md5.h"
 #include "../core/lm_pop3.h"
 #include "lmt.h"
+#include "lmt_alloc.h"
 
 #include <stdlib.h>
-
-static int alloc_count, fail_at;
-static long live, live_bytes, peak_bytes;
-
-/* Fails allocation number fail_at (1-based; 0: never); tracks live blocks
- * and the peak of live bytes. */
-static void *test_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    void *np;
-    (void)ud;
-    if (nsize == 0) {
-        if (ptr) {
-            live--;
-            live_bytes -= (long)osize;
-        }
-        free(ptr);
-        return NULL;
-    }
-    if (++alloc_count == fail_at)
-        return NULL;
-    np = realloc(ptr, nsize);
-    if (!np)
-        return NULL;
-    if (!ptr)
-        live++;
-    live_bytes += (long)nsize - (long)(ptr ? osize : 0);
-    if (live_bytes > peak_bytes)
-        peak_bytes = live_bytes;
-    return np;
-}
-
-static lm_alloc talloc(void)
-{
-    lm_alloc a = {test_alloc, NULL};
-    return a;
-}
 
 /* ---- parsers ---- */
 
@@ -242,7 +207,7 @@ typedef void (*reactor)(lm_pop3 *p, const lm_pop3_event *ev, int *rc);
 static int run_split(const char *server, size_t n, const size_t *cuts, size_t ncuts,
                      reactor react, logbuf *l, int eof)
 {
-    lm_alloc a = talloc();
+    lm_alloc a = lmt_alloc();
     lm_pop3 *p;
     size_t start = 0, i;
     int rc = lm_pop3_new(&p, NULL, &a), final = LM_OK;
@@ -390,7 +355,7 @@ static void test_dialogue(void)
 /* Two events with nothing between: the engine must have the state right. */
 static void test_states(void)
 {
-    lm_alloc a = talloc();
+    lm_alloc a = lmt_alloc();
     lm_pop3 *p;
     lm_pop3_event ev;
     const unsigned char *d;
@@ -450,7 +415,7 @@ static void test_states(void)
     LMT_CHECK(lm_pop3_state(p) == LM_POP3_ST_CLOSED);
     LMT_CHECK(lm_pop3_eof(p) == LM_OK);
     lm_pop3_free(p);
-    LMT_CHECK(live == 0);
+    LMT_CHECK(lmt_live == 0);
 }
 
 /* Feeds server and pulls events until something other than LM_OK. */
@@ -467,7 +432,7 @@ static int feed_pull(lm_pop3 *p, const char *server, lm_pop3_event *ev)
 /* A logged-in engine (USER/PASS done), with CAPA read from capa. */
 static lm_pop3 *logged_in(const char *capa)
 {
-    lm_alloc a = talloc();
+    lm_alloc a = lmt_alloc();
     lm_pop3 *p;
     lm_pop3_event ev;
     const unsigned char *d;
@@ -591,12 +556,12 @@ static void test_pipelining_rules(void)
         LMT_CHECK(lm_pop3_next_event(p, &ev) == LM_OK && ev.cmd == LM_POP3_CMD_NOOP);
     LMT_CHECK(lm_pop3_next_event(p, &ev) == LM_EAGAIN);
     lm_pop3_free(p);
-    LMT_CHECK(live == 0);
+    LMT_CHECK(lmt_live == 0);
 }
 
 static void test_stls(void)
 {
-    lm_alloc a = talloc();
+    lm_alloc a = lmt_alloc();
     lm_pop3 *p;
     lm_pop3_event ev;
     const char *why;
@@ -628,7 +593,7 @@ static void test_stls(void)
     LMT_CHECK(lm_pop3_cmd_stls(p) == LM_ESTATE);
     LMT_CHECK(lm_pop3_cmd_capa(p) == LM_OK);
     lm_pop3_free(p);
-    LMT_CHECK(live == 0);
+    LMT_CHECK(lmt_live == 0);
 }
 
 static void out_is(lm_pop3 *p, const char *want)
@@ -644,7 +609,7 @@ static void out_is(lm_pop3 *p, const char *want)
 
 static void test_logins(void)
 {
-    lm_alloc a = talloc();
+    lm_alloc a = lmt_alloc();
     lm_pop3 *p;
     lm_pop3_event ev;
     char token[400];
@@ -718,7 +683,7 @@ static void test_logins(void)
     feed_pull(p, "+OK\r\n", &ev);
     LMT_CHECK(lm_pop3_state(p) == LM_POP3_ST_TRANSACTION);
     lm_pop3_free(p);
-    LMT_CHECK(live == 0);
+    LMT_CHECK(lmt_live == 0);
 }
 
 /* Every allocation failed in turn: ENOMEM comes back, nothing leaks. */
@@ -727,18 +692,18 @@ static void test_alloc_failures(void)
     int i;
     for (i = 1; i < 40; i++) {
         logbuf *l = malloc(sizeof *l);
-        alloc_count = 0;
-        fail_at = i;
+        lmt_alloc_count = 0;
+        lmt_fail_at = i;
         run_split(BASIC, strlen(BASIC), NULL, 0, react_basic, l, 1);
-        LMT_CHECK(live == 0);
+        LMT_CHECK(lmt_live == 0);
         free(l);
     }
-    fail_at = 0;
+    lmt_fail_at = 0;
 }
 
 static void test_limits(void)
 {
-    lm_alloc a = talloc();
+    lm_alloc a = lmt_alloc();
     lm_pop3_opts o;
     lm_pop3 *p;
     lm_pop3_event ev;
@@ -771,7 +736,7 @@ static void test_limits(void)
     }
     LMT_CHECK(rc == LM_ETOOLONG);
     lm_pop3_free(p);
-    LMT_CHECK(live == 0);
+    LMT_CHECK(lmt_live == 0);
 }
 
 /* A 1 GiB body (64 MiB under valgrind) through RETR in bounded memory. */
@@ -792,7 +757,7 @@ static void test_huge_body(void)
         chunk[i + 63] = '\n';
     }
     p = logged_in(NULL);
-    peak_bytes = live_bytes;
+    lmt_peak_bytes = lmt_live_bytes;
     lm_pop3_cmd_retr(p, 1);
     lm_pop3_feed(p, "+OK\r\n", 5);
     LMT_CHECK(lm_pop3_next_event(p, &ev) == LM_OK && ev.multi);
@@ -812,9 +777,9 @@ static void test_huge_body(void)
             got += (long long)ev.len;
     LMT_CHECK(rc == LM_OK && ended);
     LMT_CHECK(got == total / 64 * 63);
-    LMT_CHECK(peak_bytes < (4L << 20));
+    LMT_CHECK(lmt_peak_bytes < (4L << 20));
     lm_pop3_free(p);
-    LMT_CHECK(live == 0);
+    LMT_CHECK(lmt_live == 0);
 }
 
 int main(void)
