@@ -498,37 +498,31 @@ size_t lm_qp_clean_swar(const unsigned char *p, size_t i, size_t n, unsigned cha
 }
 
 #if LM_SCAN_SSE2
-/* The '=' bytes and the white space just before CR or LF (or before p[16])
- * among the 16 bytes at p: what ends a clean run. */
-static uint32_t dec_bad16(const unsigned char *p)
-{
-    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-    uint32_t ws = (uint32_t)_mm_movemask_epi8(
-        _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\t'))));
-    uint32_t brk = (uint32_t)_mm_movemask_epi8(_mm_or_si128(
-        _mm_cmpeq_epi8(x, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'))));
-    uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('=')));
-    return eq | (ws & (brk >> 1 | (uint32_t)is_brk(p[16]) << 15));
-}
-#endif
-
-/* Decodes from p[0..n) into o, returning the bytes read and in *produced
+/* The vector loop of the decoder, written once for both vector paths:
+ * bad(p) gives the '=' bytes and the white space just before CR or LF (or
+ * before p[w]) among the w bytes at p, what ends a clean run; copy(o, p)
+ * copies w bytes. Each path passes its own pair, inlined into it.
+ *
+ * Decodes from p[0..n) into o, returning the bytes read and in *produced
  * the bytes written: clean runs, and "=XX" and "=" CRLF met inside them,
  * which are decoded on the spot (each output block is stored before it is
  * checked; what lies beyond the output is scratch). Stops where dec_byte
  * must decide; never after white space. */
-static size_t dec_run(const unsigned char *p, size_t n, unsigned char *o, size_t *produced)
+typedef uint32_t (*dec_bad_fn)(const unsigned char *p);
+typedef void (*dec_copy_fn)(unsigned char *o, const unsigned char *p);
+
+static inline __attribute__((always_inline)) size_t
+dec_blocks(const unsigned char *p, size_t n, unsigned char *o, size_t *produced, size_t w,
+           dec_bad_fn bad_of, dec_copy_fn copy)
 {
     size_t i = 0, d = 0; /* o[i - d] is where p[i] goes */
-#if LM_SCAN_SSE2
-    while (i + 16 < n) {
+    while (i + w < n) {
         uint32_t bad;
         size_t k;
-        _mm_storeu_si128((__m128i *)(void *)(o + i - d),
-                         _mm_loadu_si128((const __m128i *)(const void *)(p + i)));
-        bad = dec_bad16(p + i);
+        copy(o + i - d, p + i);
+        bad = bad_of(p + i);
         if (!bad) {
-            i += 16;
+            i += w;
             continue;
         }
         k = i + lm_scan_first32(bad);
@@ -556,10 +550,77 @@ static size_t dec_run(const unsigned char *p, size_t n, unsigned char *o, size_t
         *produced = i - d;
         return i;
     }
-#endif
     i = lm_qp_clean_swar(p, i, n, o + i - d);
     *produced = i - d;
     return i;
+}
+
+static inline uint32_t mask16(__m128i x, char c)
+{
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(c)));
+}
+
+static inline uint32_t dec_bad16(const unsigned char *p)
+{
+    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    uint32_t ws = mask16(x, ' ') | mask16(x, '\t');
+    uint32_t brk = mask16(x, '\r') | mask16(x, '\n');
+    return mask16(x, '=') | (ws & (brk >> 1 | (uint32_t)is_brk(p[16]) << 15));
+}
+
+static inline void dec_copy16(unsigned char *o, const unsigned char *p)
+{
+    _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
+size_t lm_qp_dec_run_sse2(const unsigned char *p, size_t n, unsigned char *o, size_t *produced)
+{
+    return dec_blocks(p, n, o, produced, 16, dec_bad16, dec_copy16);
+}
+#endif
+
+#if LM_SCAN_AVX2
+static inline LM_SCAN_T_AVX2 uint32_t mask32(__m256i x, char c)
+{
+    return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi8(c)));
+}
+
+static inline LM_SCAN_T_AVX2 uint32_t dec_bad32(const unsigned char *p)
+{
+    const __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    uint32_t ws = mask32(x, ' ') | mask32(x, '\t');
+    uint32_t brk = mask32(x, '\r') | mask32(x, '\n');
+    return mask32(x, '=') | (ws & (brk >> 1 | (uint32_t)is_brk(p[32]) << 31));
+}
+
+static inline LM_SCAN_T_AVX2 void dec_copy32(unsigned char *o, const unsigned char *p)
+{
+    _mm256_storeu_si256((__m256i *)(void *)o,
+                        _mm256_loadu_si256((const __m256i *)(const void *)p));
+}
+
+LM_SCAN_T_AVX2 size_t lm_qp_dec_run_avx2(const unsigned char *p, size_t n, unsigned char *o,
+                                         size_t *produced)
+{
+    return dec_blocks(p, n, o, produced, 32, dec_bad32, dec_copy32);
+}
+#endif
+
+/* The decoder's fast run: the AVX2 path where it runs, else SSE2, else the
+ * portable words. */
+static size_t dec_run(const unsigned char *p, size_t n, unsigned char *o, size_t *produced)
+{
+#if LM_SCAN_AVX2
+    if (lm_scan_avx2())
+        return lm_qp_dec_run_avx2(p, n, o, produced);
+#endif
+#if LM_SCAN_SSE2
+    return lm_qp_dec_run_sse2(p, n, o, produced);
+#else
+    size_t i = lm_qp_clean_swar(p, 0, n, o);
+    *produced = i;
+    return i;
+#endif
 }
 
 /* The fast loop: in S_TEXT with nothing held, copies clean runs and
