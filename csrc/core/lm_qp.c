@@ -606,10 +606,88 @@ LM_SCAN_T_AVX2 size_t lm_qp_dec_run_avx2(const unsigned char *p, size_t n, unsig
 }
 #endif
 
-/* The decoder's fast run: the AVX2 path where it runs, else SSE2, else the
- * portable words. */
+#if LM_SCAN_AVX512
+/* The hex digits among the 64 bytes of x, and in *val their values. */
+static inline LM_SCAN_T_AVX512 __mmask64 hex64(__m512i x, __m512i *val)
+{
+    __m512i dig = _mm512_sub_epi8(x, _mm512_set1_epi8('0'));
+    __m512i alpha = _mm512_sub_epi8(_mm512_or_si512(x, _mm512_set1_epi8(0x20)),
+                                    _mm512_set1_epi8('a' - 10));
+    __mmask64 isdig = _mm512_cmplt_epu8_mask(dig, _mm512_set1_epi8(10));
+    __mmask64 isalpha = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(alpha, _mm512_set1_epi8(10)),
+                                               _mm512_set1_epi8(6));
+    *val = _mm512_and_si512(_mm512_mask_blend_epi8(isdig, alpha, dig), _mm512_set1_epi8(0x0F));
+    return isdig | isalpha;
+}
+
+static inline LM_SCAN_T_AVX512 __mmask64 eq64(__m512i x, char c)
+{
+    return _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(c));
+}
+
+/* 64 bytes at a time, without a branch on the escapes: per block, the
+ * masks of "=XX" escapes (V) and "=" CRLF soft breaks (S) come from the
+ * block and its copies shifted by one and two bytes; each escape's '=' is
+ * replaced by its byte, and one compress drops its two digits and the
+ * whole of each soft break. An escape at the last two bytes takes its
+ * digits from the next block, which then starts after them. Where the
+ * decoder must decide (another '=', white space before a line end) the
+ * block is taken up to there, the white space before it left out, and the
+ * run ends. White space at the end of a block may be followed by a line
+ * end in the next one: the block then ends before that white space, and
+ * the next one starts with it. */
+LM_SCAN_T_AVX512 size_t lm_qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o,
+                                             size_t *produced)
+{
+    size_t i = 0, d = 0, used, made;
+    while (i + 66 <= n) {
+        __m512i x = _mm512_loadu_si512((const void *)(p + i));
+        __m512i x1 = _mm512_loadu_si512((const void *)(p + i + 1));
+        __m512i x2 = _mm512_loadu_si512((const void *)(p + i + 2));
+        __m512i hi, lo;
+        __mmask64 eq = eq64(x, '='), ws = eq64(x, ' ') | eq64(x, '\t');
+        __mmask64 v = eq & hex64(x1, &hi) & hex64(x2, &lo);
+        __mmask64 sb = eq & eq64(x1, '\r') & eq64(x2, '\n');
+        __mmask64 bad = (eq & ~(v | sb)) | (ws & (eq64(x1, '\r') | eq64(x1, '\n')));
+        __mmask64 keep, lim = ~(__mmask64)0;
+        size_t len = 64, spill;
+        if (bad | ws >> 63) {
+            /* the block ends at the first bad byte or at the white space at
+             * its end, before the white space leading to either */
+            size_t b = bad ? (size_t)__builtin_ctzll(bad) : 63;
+            __mmask64 before = ~ws & ((UINT64_C(1) << b) - 1);
+            len = before ? 64 - (size_t)__builtin_clzll(before) : 0;
+            if (len == 0 && !bad)
+                break; /* 64 bytes of white space: the AVX2 run goes on */
+            lim = (UINT64_C(1) << len) - 1;
+        }
+        v &= lim;
+        sb &= lim;
+        keep = ~(v << 1 | v << 2 | sb | sb << 1 | sb << 2) & lim;
+        spill = len < 64 ? 0 : (v | sb) >> 63 ? 2 : (size_t)((v | sb) >> 62 & 1);
+        x = _mm512_mask_blend_epi8(v, x, _mm512_or_si512(_mm512_slli_epi16(hi, 4), lo));
+        _mm512_storeu_si512((void *)(o + i - d), _mm512_maskz_compress_epi8(keep, x));
+        d += len + spill - (size_t)_mm_popcnt_u64(keep);
+        i += len + spill;
+        if (bad) {
+            *produced = i - d;
+            return i;
+        }
+    }
+    used = lm_qp_dec_run_avx2(p + i, n - i, o + i - d, &made);
+    *produced = i - d + made;
+    return i + used;
+}
+#endif
+
+/* The decoder's fast run: the AVX-512 path where it runs, else AVX2, else
+ * SSE2, else the portable words. */
 static size_t dec_run(const unsigned char *p, size_t n, unsigned char *o, size_t *produced)
 {
+#if LM_SCAN_AVX512
+    if (lm_scan_avx512())
+        return lm_qp_dec_run_avx512(p, n, o, produced);
+#endif
 #if LM_SCAN_AVX2
     if (lm_scan_avx2())
         return lm_qp_dec_run_avx2(p, n, o, produced);

@@ -38,8 +38,17 @@ static inline int lm_scan_avx2(void)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") ? 1 : 0;
 }
+/* And AVX-512 with VBMI2 (byte compress), where lm_scan_avx512() says so. */
+#define LM_SCAN_AVX512 1
+#define LM_SCAN_T_AVX512 __attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt")))
+static inline int lm_scan_avx512(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi2") ? 1 : 0;
+}
 #else
 #define LM_SCAN_AVX2 0
+#define LM_SCAN_AVX512 0
 #endif
 
 #define LM_SCAN_ONES UINT64_C(0x0101010101010101)
@@ -144,6 +153,10 @@ size_t lm_qp_dec_run_sse2(const unsigned char *p, size_t n, unsigned char *o, si
 #endif
 #if LM_SCAN_AVX2
 size_t lm_qp_dec_run_avx2(const unsigned char *p, size_t n, unsigned char *o, size_t *produced);
+#endif
+#if LM_SCAN_AVX512
+size_t lm_qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o,
+                            size_t *produced);
 #endif
 
 #endif

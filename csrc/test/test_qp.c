@@ -656,6 +656,9 @@ static const struct {
 #if LM_SCAN_AVX2
     {"avx2", lm_qp_dec_run_avx2},
 #endif
+#if LM_SCAN_AVX512
+    {"avx512", lm_qp_dec_run_avx512},
+#endif
     {NULL, NULL},
 };
 
@@ -701,6 +704,8 @@ static void test_decoder_runs(void)
         for (r = 0; dec_runs[r].run; r++) {
 #if LM_SCAN_AVX2
             if (dec_runs[r].run == lm_qp_dec_run_avx2 && !lm_scan_avx2())
+                continue;
+            if (dec_runs[r].run == lm_qp_dec_run_avx512 && !lm_scan_avx512())
                 continue;
 #endif
             for (i = 0; i < 40 && i <= n; i++)
