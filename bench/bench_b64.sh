@@ -73,7 +73,7 @@ awk -v mib="$MIB" -v reps="$REPS" -v runs="$RUNS" '
     else printf "  %s\n", verdict
   }
   END {
-    printf "b64: %d MiB unless named; C: median of %d runs; Lua: median over %d rounds of one process per measurement (median of %d calls after 3 untimed); lmail SIMD path: %s\n", mib, reps, reps, runs, impl
+    printf "b64: %d MiB unless named; C: median of %d runs; Lua: median over %d rounds of one process per measurement (median of %d calls after >= 1 s of untimed ones); lmail SIMD path: %s\n", mib, reps, reps, runs, impl
     line("encode 76-col, C core", "c-lmail-enc", "c-openssl-enc", "openssl EVP_EncodeBlock/line", 2)
     line("decode 76-col, C core", "c-lmail-dec", "c-openssl-dec", "openssl EVP_DecodeBlock/line", 2)
     line("encode 76-col, C scalar path", "c-lmail-enc-scalar", "c-openssl-enc", "openssl EVP_EncodeBlock/line", "")

@@ -64,7 +64,7 @@ awk -v mib="$MIB" -v reps="$REPS" -v runs="$RUNS" '
     else printf "  %s\n", verdict
   }
   END {
-    printf "qp/eol/dot: %d MiB of mail text, through the Lua API; Lua: median over %d rounds of one process per measurement (median of %d calls after 3 untimed); Python: median of %d runs\n", mib, reps, runs, reps
+    printf "qp/eol/dot: %d MiB of mail text, through the Lua API; Lua: median over %d rounds of one process per measurement (median of %d calls after >= 1 s of untimed ones); Python: median of %d runs\n", mib, reps, runs, reps
     line("qp encode", "lua-lmail-qpenc", "py-qpenc", "python binascii.b2a_qp", 5)
     line("qp decode", "lua-lmail-qpdec", "py-qpdec", "python binascii.a2b_qp", 2)
     line("qp encode", "lua-lmail-qpenc", "lua-luasocket-qpenc", "LuaSocket mime.qp+qpwrp", 10)

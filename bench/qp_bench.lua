@@ -12,9 +12,10 @@
 --     IMPL lmail | luasocket; JOB qpenc | qpenc-nowrap (LuaSocket only) |
 --     qpdec | eol | dot. Times that one job in a process of its own, so no
 --     measurement runs on a heap laid out by another; the job is called
---     WARMUP times untimed (the first printed as "-cold": the first call of
---     the process, page faults of new memory included; see b64_bench.lua for
---     why more than one), then RUNS times. Prints
+--     untimed for WARMUP_CALLS calls and WARMUP_SECONDS of CPU time at least
+--     (the first printed as "-cold": the first call of the process, page
+--     faults of new memory included; see b64_bench.lua for why so long),
+--     then RUNS times. Prints
 --     "lua-IMPL-JOB median_MB/s", where MB always counts bytes of the plain
 --     text, so encoders and decoders compare. bench_qp.sh runs every job's
 --     process in turn, REPS rounds, and takes the median over the rounds.
@@ -116,7 +117,7 @@ if what == "prepare" then
   return
 end
 
-local WARMUP = 3
+local WARMUP_CALLS, WARMUP_SECONDS = 3, 1.0
 local job, dir, runs = arg[2], arg[3], tonumber(arg[4] or 5)
 local jobs
 if what == "lmail" then
@@ -149,7 +150,10 @@ local function time_once()
 end
 
 local cold = time_once()
-for _ = 2, WARMUP do time_once() end
+local warm, calls = cold, 1
+while calls < WARMUP_CALLS or warm < WARMUP_SECONDS do
+  warm, calls = warm + time_once(), calls + 1
+end
 local t = {}
 for r = 1, runs do t[r] = time_once() end
 table.sort(t)

@@ -629,51 +629,64 @@ static inline LM_SCAN_T_AVX512 __mmask64 eq64(__m512i x, char c)
  * masks of "=XX" escapes (V) and "=" CRLF soft breaks (S) come from the
  * block and its copies shifted by one and two bytes; each escape's '=' is
  * replaced by its byte, and one compress drops its two digits and the
- * whole of each soft break. An escape at the last two bytes takes its
- * digits from the next block, which then starts after them. Where the
- * decoder must decide (another '=', white space before a line end) the
- * block is taken up to there, the white space before it left out, and the
- * run ends. White space at the end of a block may be followed by a line
- * end in the next one: the block then ends before that white space, and
- * the next one starts with it. */
+ * whole of each soft break. An escape in the last two bytes of a block
+ * takes its digits from the next block, which drops them in turn (carry):
+ * blocks always move on by 64 bytes, so the loads of the next block never
+ * wait for this one. Where the decoder must decide (another '=', white
+ * space before a line end) the block is taken up to there, the white space
+ * before it left out, and the run ends. White space at a block's end that
+ * goes on in the next block might end its line there: the block then ends
+ * before that white space, and the next one starts with it. */
 LM_SCAN_T_AVX512 size_t lm_qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o,
                                              size_t *produced)
 {
     size_t i = 0, d = 0, used, made;
+    __mmask64 carry = 0;
     while (i + 66 <= n) {
         __m512i x = _mm512_loadu_si512((const void *)(p + i));
         __m512i x1 = _mm512_loadu_si512((const void *)(p + i + 1));
         __m512i x2 = _mm512_loadu_si512((const void *)(p + i + 2));
         __m512i hi, lo;
         __mmask64 eq = eq64(x, '='), ws = eq64(x, ' ') | eq64(x, '\t');
+        __mmask64 cr1 = eq64(x1, '\r'), ws1 = eq64(x1, ' ') | eq64(x1, '\t');
         __mmask64 v = eq & hex64(x1, &hi) & hex64(x2, &lo);
-        __mmask64 sb = eq & eq64(x1, '\r') & eq64(x2, '\n');
-        __mmask64 bad = (eq & ~(v | sb)) | (ws & (eq64(x1, '\r') | eq64(x1, '\n')));
-        __mmask64 keep, lim = ~(__mmask64)0;
-        size_t len = 64, spill;
-        if (bad | ws >> 63) {
+        __mmask64 sb = eq & cr1 & eq64(x2, '\n');
+        __mmask64 bad = (eq & ~(v | sb)) | (ws & (cr1 | eq64(x1, '\n')));
+        __mmask64 keep = ~(v << 1 | v << 2 | sb | sb << 1 | sb << 2 | carry);
+        size_t len = 64;
+        if (bad | (ws & ws1) >> 63) {
             /* the block ends at the first bad byte or at the white space at
-             * its end, before the white space leading to either */
+             * its end, before the white space leading to either (the
+             * carried digits are neither, so they stay inside) */
             size_t b = bad ? (size_t)__builtin_ctzll(bad) : 63;
             __mmask64 before = ~ws & ((UINT64_C(1) << b) - 1);
             len = before ? 64 - (size_t)__builtin_clzll(before) : 0;
             if (len == 0 && !bad)
                 break; /* 64 bytes of white space: the AVX2 run goes on */
-            lim = (UINT64_C(1) << len) - 1;
+            v &= (UINT64_C(1) << len) - 1;
+            keep &= (UINT64_C(1) << len) - 1;
         }
-        v &= lim;
-        sb &= lim;
-        keep = ~(v << 1 | v << 2 | sb | sb << 1 | sb << 2) & lim;
-        spill = len < 64 ? 0 : (v | sb) >> 63 ? 2 : (size_t)((v | sb) >> 62 & 1);
         x = _mm512_mask_blend_epi8(v, x, _mm512_or_si512(_mm512_slli_epi16(hi, 4), lo));
         _mm512_storeu_si512((void *)(o + i - d), _mm512_maskz_compress_epi8(keep, x));
-        d += len + spill - (size_t)_mm_popcnt_u64(keep);
-        i += len + spill;
-        if (bad) {
-            *produced = i - d;
-            return i;
+        d += len - (size_t)_mm_popcnt_u64(keep);
+        i += len;
+        if (len < 64) {
+            if (bad) {
+                *produced = i - d;
+                return i;
+            }
+            carry = 0;
+        } else {
+            /* an escape at 62 or 63 reaches into lane 0, one at 63 into 1 */
+            __mmask64 t = v | sb;
+            carry = (t >> 62 | t >> 63) & 1;
+            carry |= (t >> 63) << 1;
         }
     }
+    /* the digits carried into a block that is not taken are read here */
+    carry = carry >> 1 ? 2 : carry;
+    i += (size_t)carry;
+    d += (size_t)carry;
     used = lm_qp_dec_run_avx2(p + i, n - i, o + i - d, &made);
     *produced = i - d + made;
     return i + used;
