@@ -19,7 +19,10 @@ RUNS=${QP_BENCH_RUNS:-5}
 out=$(mktemp)
 work=$(mktemp -d)
 trap 'rm -rf "$out" "$work"' EXIT
+mkdir -p "$work/small"
 "$LUA" bench/qp_bench.lua prepare "$MIB" "$work"
+# 1 MiB for the CRLF reference line: the data stays in the CPU caches
+"$LUA" bench/qp_bench.lua prepare 1 "$work/small"
 python3 - "$REPS" "$work/text" "$work/enc" >>"$out" <<'PY'
 import binascii, sys, time
 reps = int(sys.argv[1])
@@ -43,6 +46,9 @@ while [ "$r" -lt "$REPS" ]; do
   for job in lmail:qpenc luasocket:qpenc luasocket:qpenc-nowrap lmail:qpdec luasocket:qpdec \
              lmail:eol luasocket:eol lmail:dot luasocket:dot; do
     "$LUA" bench/qp_bench.lua "${job%%:*}" "${job#*:}" "$work" "$RUNS" >>"$out"
+  done
+  for side in lmail luasocket; do
+    "$LUA" bench/qp_bench.lua "$side" eol "$work/small" "$RUNS" | sed 's/^lua-/lua1-/' >>"$out"
   done
   r=$((r + 1))
 done
@@ -72,6 +78,7 @@ awk -v mib="$MIB" -v reps="$REPS" -v runs="$RUNS" '
     line("qp decode", "lua-lmail-qpdec", "lua-luasocket-qpdec", "LuaSocket mime.unqp", 10)
     line("CRLF normalise (LF in)", "lua-lmail-eol", "lua-luasocket-eol", "LuaSocket mime.eol", 10)
     line("SMTP dot-stuff", "lua-lmail-dot", "lua-luasocket-dot", "LuaSocket mime.dot", 10)
+    line("1 MiB CRLF normalise", "lua1-lmail-eol", "lua1-luasocket-eol", "LuaSocket mime.eol", "")
     line("qp encode, 1st call", "lua-lmail-qpenc-cold", "lua-luasocket-qpenc-cold", "LuaSocket mime.qp+qpwrp", "")
     line("qp decode, 1st call", "lua-lmail-qpdec-cold", "lua-luasocket-qpdec-cold", "LuaSocket mime.unqp", "")
     line("CRLF normalise, 1st call", "lua-lmail-eol-cold", "lua-luasocket-eol-cold", "LuaSocket mime.eol", "")
