@@ -1,19 +1,43 @@
--- bench/qp_bench.lua: the Lua side of bench/bench_qp.sh. Times lmail's
--- quoted-printable codec, CRLF normaliser and dot-stuffer, and LuaSocket's
--- mime.qp / mime.unqp / mime.eol / mime.dot on the same data, through Lua.
--- Also writes the text and lmail's encoding of it to files so the Python
--- peers run on the very same bytes. Prints "name median_MB/s", where MB
--- always counts bytes of the plain text (so encode and decode compare).
--- Usage: lua5.4 bench/qp_bench.lua MIB REPS TEXT_FILE ENCODED_FILE
-local core = require "lmail.core"
-local lmime = require "lmail.mime"
-local mib, reps = tonumber(arg[1] or 16), tonumber(arg[2] or 7)
-local text_file, enc_file = arg[3], arg[4]
-local n = mib * 1048576
+-- bench/qp_bench.lua: the Lua side of bench/bench_qp.sh: lmail's
+-- quoted-printable codec, CRLF normaliser and dot-stuffer against LuaSocket's
+-- mime.qp (+ mime.qpwrp) / mime.unqp / mime.eol / mime.dot, through Lua.
+--
+--   lua5.4 bench/qp_bench.lua prepare MIB DIR
+--     writes DIR/text (MIB MiB of realistic mail text, CRLF lines), DIR/lf
+--     (the same with LF line ends) and DIR/enc (lmail's quoted-printable
+--     encoding of the text), and checks that every LuaSocket job gives bytes
+--     equivalent to lmail's (the Python peers of bench_qp.sh read the same
+--     files).
+--   lua5.4 bench/qp_bench.lua IMPL JOB DIR RUNS
+--     IMPL lmail | luasocket; JOB qpenc | qpenc-nowrap (LuaSocket only) |
+--     qpdec | eol | dot. Times that one job in a process of its own, so no
+--     measurement runs on a heap laid out by another; the job is called
+--     untimed for WARMUP_CALLS calls and WARMUP_SECONDS of CPU time at least
+--     (the first printed as "-cold": the first call of the process, page
+--     faults of new memory included; see b64_bench.lua for why so long),
+--     then RUNS times. Prints
+--     "lua-IMPL-JOB median_MB/s", where MB always counts bytes of the plain
+--     text, so encoders and decoders compare. bench_qp.sh runs every job's
+--     process in turn, REPS rounds, and takes the median over the rounds.
+local what = arg[1]
+
+local function slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function spit(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
 
 -- Realistic mail text: words of ASCII letters, some UTF-8 (2% of words),
--- lines of 30-90 characters ended by CRLF (MIB MiB and a line), a few starting with a dot.
-local function make_text()
+-- lines of 30-90 characters ended by CRLF (n bytes and a line), 1% of them
+-- starting with a dot.
+local function make_text(n)
   local state = 12345
   local function rand(k)
     state = (state * 1103515245 + 12345) % 2147483648
@@ -45,11 +69,77 @@ local function make_text()
   return table.concat(lines, "\r\n") .. "\r\n"
 end
 
-local text = make_text()
-n = #text
-local lf_text = text:gsub("\r\n", "\n")
+-- LuaSocket's mime.qp does not wrap lines: RFC 2045 6.7 rule 5 takes the
+-- second pass mime.qpwrp, and the pair is what gives what lmail's one call
+-- gives (the no-wrap job times mime.qp alone, for reference).
+local function luasocket_jobs(smime)
+  return {
+    qpenc = function(s) return (smime.qpwrp(0, (smime.qp(s, nil, "\r\n")), 76)) end,
+    ["qpenc-nowrap"] = function(s) return (smime.qp(s, nil, "\r\n")) end,
+    qpdec = function(s) return (smime.unqp(s)) end,
+    eol = function(s) return (smime.eol(0, s, "\r\n")) end,
+    dot = function(s) return (smime.dot(2, s)) end,
+  }
+end
 
-local function time_once(fn, input)
+local function lmail_jobs()
+  local core = require "lmail.core"
+  local lmime = require "lmail.mime"
+  return {
+    qpenc = lmime.qpencode,
+    qpdec = lmime.qpdecode,
+    eol = core.eol.normalize,
+    dot = core.dot.stuff,
+  }
+end
+
+if what == "prepare" then
+  local n, dir = tonumber(arg[2]) * 1048576, arg[3]
+  local text = make_text(n)
+  local lf = text:gsub("\r\n", "\n")
+  local lm = lmail_jobs()
+  local enc = lm.qpenc(text)
+  assert(lm.qpdec(enc) == text, "lmail round trip")
+  assert(lm.eol(lf) == text, "lmail eol")
+  local ok, smime = pcall(require, "mime")
+  if ok then
+    local ls = luasocket_jobs(smime)
+    assert(smime.unqp(ls.qpenc(text)) == text, "LuaSocket qp round trip")
+    assert(ls.qpdec(enc) == text, "LuaSocket decodes lmail's encoding")
+    assert(ls.eol(lf) == text, "LuaSocket eol differs")
+    assert(ls.dot(text) .. ".\r\n" == lm.dot(text), "LuaSocket dot differs")
+  else
+    io.stderr:write("qp_bench: LuaSocket's mime not found: ", tostring(smime), "\n")
+  end
+  spit(dir .. "/text", text)
+  spit(dir .. "/lf", lf)
+  spit(dir .. "/enc", enc)
+  return
+end
+
+local WARMUP_CALLS, WARMUP_SECONDS = 3, 1.0
+local job, dir, runs = arg[2], arg[3], tonumber(arg[4] or 5)
+local jobs
+if what == "lmail" then
+  jobs = lmail_jobs()
+elseif what == "luasocket" then
+  local ok, smime = pcall(require, "mime")
+  if not ok then
+    io.stderr:write("qp_bench: LuaSocket's mime not found: ", tostring(smime), "\n")
+    return
+  end
+  jobs = luasocket_jobs(smime)
+end
+local fn = jobs and jobs[job]
+if not fn then
+  error("usage: qp_bench.lua prepare MIB DIR | lmail|luasocket JOB DIR RUNS")
+end
+local text = slurp(dir .. "/text")
+local n = #text
+local input = ({ qpdec = dir .. "/enc", eol = dir .. "/lf" })[job]
+input = input and slurp(input) or text
+
+local function time_once()
   collectgarbage()
   collectgarbage()
   local t0 = os.clock()
@@ -59,70 +149,13 @@ local function time_once(fn, input)
   return t
 end
 
-local function median(t)
-  table.sort(t)
-  return n / t[(reps + 1) // 2] / 1e6
+local cold = time_once()
+local warm, calls = cold, 1
+while calls < WARMUP_CALLS or warm < WARMUP_SECONDS do
+  warm, calls = warm + time_once(), calls + 1
 end
-
--- Each side's runs come back to back, right after the other's, so each is
--- timed in its own steady state (its big blocks reused warm by malloc).
--- Alternating the two sides instead makes every large block come fresh
--- from the kernel (page faults and zeroing, costly in a VM) for both, and
--- then that cost, not the codec, is what gets measured.
-local function median_rates(fn, peer, input, peer_input)
-  local a, b = {}, {}
-  for r = 1, reps do a[r] = time_once(fn, input) end
-  if peer then
-    for r = 1, reps do b[r] = time_once(peer, peer_input or input) end
-  end
-  return median(a), peer and median(b)
-end
-
-local enc = lmime.qpencode(text)
-assert(lmime.qpdecode(enc) == text, "lmail round trip")
-local crlf = core.eol.normalize(lf_text)
-assert(crlf == text, "lmail eol")
-local stuffed = core.dot.stuff(text)
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-if text_file then write(text_file, text) end
-if enc_file then write(enc_file, enc) end
-
-local ok, smime = pcall(require, "mime")
-if not ok then
-  io.stderr:write("qp_bench: LuaSocket's mime not found: ", tostring(smime), "\n")
-  smime = nil
-end
--- LuaSocket's mime.qp does not wrap lines (mime.qpwrp is a second pass), so
--- timing mime.qp alone favours it; its output decodes to the same text.
-local ls = {}
-if smime then
-  ls.qp = function(s) return (smime.qp(s, nil, "\r\n")) end
-  ls.qpfull = function(s) return (smime.qpwrp(0, (smime.qp(s, nil, "\r\n")), 76)) end
-  ls.unqp = function(s) return (smime.unqp(s)) end
-  ls.eol = function(s) return (smime.eol(0, s, "\r\n")) end
-  ls.dot = function(s) return (smime.dot(2, s)) end
-  assert(smime.unqp(ls.qpfull(text)) == text, "LuaSocket qp round trip")
-  assert(smime.unqp(enc) == text, "LuaSocket decodes lmail's encoding")
-  assert(ls.eol(lf_text) == text, "LuaSocket eol differs")
-  assert(ls.dot(text) .. ".\r\n" == stuffed, "LuaSocket dot differs")
-end
-
-local function report(name, fn, peer, input)
-  local mine, theirs = median_rates(fn, peer, input)
-  print(string.format("lua-lmail-%s %.0f", name, mine))
-  if theirs then print(string.format("lua-luasocket-%s %.0f", name, theirs)) end
-end
-
-report("qpenc", lmime.qpencode, ls.qp, text)
-report("qpdec", lmime.qpdecode, ls.unqp, enc)
-report("eol", core.eol.normalize, ls.eol, lf_text)
-report("dot", core.dot.stuff, ls.dot, text)
-if smime then
-  local _, wrapped = median_rates(function() return "" end, ls.qpfull, text)
-  print(string.format("lua-luasocket-qpenc-wrapped %.0f", wrapped))
-end
+local t = {}
+for r = 1, runs do t[r] = time_once() end
+table.sort(t)
+print(string.format("lua-%s-%s %.0f", what, job, n / t[(runs + 1) // 2] / 1e6))
+print(string.format("lua-%s-%s-cold %.0f", what, job, n / cold / 1e6))

@@ -55,70 +55,149 @@ size_t lm_eol_clean_swar(const unsigned char *p, size_t i, size_t n, int dots,
 }
 
 #if LM_SCAN_SSE2
-/* The bytes of the 32 at p equal to c, one bit each. */
-static uint32_t eq32(__m128i x0, __m128i x1, __m128i c)
-{
-    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, c)) |
-           (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, c)) << 16;
-}
+/* The block loop of the vector paths, written once: scan32 loads the 32
+ * bytes at p, stores them at o and returns their CR, LF and '.' masks (bit
+ * k for byte k; '.' only when dots); copy32 copies 32 bytes. Each path
+ * passes its own pair, which the compiler inlines into it, so both paths
+ * run the same logic with their own instructions.
+ *
+ * 32 bytes at a time while 64 remain. Each block is stored before it is
+ * checked. Unix text has a bare LF every line, so about every other block
+ * holds one: rather than branching on that (a branch no CPU can predict),
+ * every block writes a CR at the place of its first bare LF, or just past
+ * its end when it has none, and stores the bytes from there again one byte
+ * further on; the output position moves on by one when there was such an
+ * LF. Past the output all that is scratch, which the next block
+ * overwrites. A block with two bare LFs, a bare CR, or with dots a '.'
+ * after an LF goes the careful way: it fixes each bare LF before the first
+ * such stop, and a stop ends the run. o[i + d] is where p[i] goes. */
+typedef struct eol_masks {
+    uint32_t cr, lf, dot;
+} eol_masks;
 
-static void store32(unsigned char *o, const unsigned char *p)
-{
-    _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)p));
-    _mm_storeu_si128((__m128i *)(void *)(o + 16),
-                     _mm_loadu_si128((const __m128i *)(const void *)(p + 16)));
-}
+typedef eol_masks (*scan32_fn)(const unsigned char *p, unsigned char *o, int dots);
+typedef void (*copy32_fn)(unsigned char *o, const unsigned char *p);
 
-/* 32 bytes at a time while 64 remain. Each block is stored before it is
- * checked; a bare LF in it (Unix text: one per line) is fixed on the spot
- * by writing a CR at its place and storing the rest of the block again one
- * byte further on. A bare CR, or with dots a '.' after an LF, ends the
- * run. o[i + d] is where p[i] goes. */
-static size_t run_sse2(const unsigned char *p, size_t n, int dots, unsigned char *o,
-                       size_t *produced)
+static inline __attribute__((always_inline)) size_t
+run_blocks(const unsigned char *p, size_t n, int dots, unsigned char *o, size_t *produced,
+           scan32_fn scan32, copy32_fn copy32)
 {
-    const __m128i vcr = _mm_set1_epi8('\r'), vlf = _mm_set1_epi8('\n');
-    const __m128i vdot = _mm_set1_epi8('.');
     uint32_t cr_carry = 0, lf_carry = 0;
     size_t i = 0, d = 0;
+    if (n && p[0] == '\n') {
+        *produced = 0;
+        return 0; /* an LF at p[0]: the caller's */
+    }
     for (; i + 64 <= n; i += 32) {
-        __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 16));
-        uint32_t cr = eq32(x0, x1, vcr), lf = eq32(x0, x1, vlf);
-        uint32_t stop = cr & ~(lf >> 1 | (uint32_t)(p[i + 32] == '\n') << 31);
-        uint32_t bare = lf & ~(cr << 1 | cr_carry);
+        eol_masks m = scan32(p + i, o + i + d, dots);
+        uint32_t stop = m.cr & ~(m.lf >> 1 | (uint32_t)(p[i + 32] == '\n') << 31);
+        uint32_t bare = m.lf & ~(m.cr << 1 | cr_carry);
         if (dots)
-            stop |= eq32(x0, x1, vdot) & (lf << 1 | lf_carry);
-        if (i == 0)
-            stop |= bare & 1; /* an LF at p[0]: the caller's */
-        if (stop)
-            bare &= (stop & -stop) - 1; /* only those before the stop */
-        _mm_storeu_si128((__m128i *)(void *)(o + i + d), x0);
-        _mm_storeu_si128((__m128i *)(void *)(o + i + d + 16), x1);
-        for (; bare; bare &= bare - 1) {
-            size_t k = i + lm_scan_first32(bare);
-            o[k + d] = '\r';
-            d++;
-            store32(o + k + d, p + k);
+            stop |= m.dot & (m.lf << 1 | lf_carry);
+        if (!(stop | (bare & (bare - 1)))) {
+            size_t k = (size_t)lm_scan_first64(bare | UINT64_C(1) << 32);
+            o[i + d + k] = '\r';
+            copy32(o + i + d + k + 1, p + i + k);
+            d += bare != 0;
+        } else {
+            if (stop)
+                bare &= (stop & -stop) - 1; /* only those before the stop */
+            for (; bare; bare &= bare - 1) {
+                size_t k = i + lm_scan_first32(bare);
+                o[k + d] = '\r';
+                d++;
+                copy32(o + k + d, p + k);
+            }
+            if (stop) {
+                i += lm_scan_first32(stop);
+                *produced = i + d;
+                return i;
+            }
         }
-        if (stop) {
-            i += lm_scan_first32(stop);
-            *produced = i + d;
-            return i;
-        }
-        cr_carry = cr >> 31;
-        lf_carry = lf >> 31;
+        cr_carry = m.cr >> 31;
+        lf_carry = m.lf >> 31;
     }
     i = lm_eol_clean_swar(p, i, n, dots, o + d);
     *produced = i + d;
     return i;
 }
+
+static inline uint32_t eq16(__m128i x, char c)
+{
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(c)));
+}
+
+static inline eol_masks scan32_sse2(const unsigned char *p, unsigned char *o, int dots)
+{
+    __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+    eol_masks m;
+    _mm_storeu_si128((__m128i *)(void *)o, x0);
+    _mm_storeu_si128((__m128i *)(void *)(o + 16), x1);
+    m.cr = eq16(x0, '\r') | eq16(x1, '\r') << 16;
+    m.lf = eq16(x0, '\n') | eq16(x1, '\n') << 16;
+    m.dot = dots ? eq16(x0, '.') | eq16(x1, '.') << 16 : 0;
+    return m;
+}
+
+static inline void copy32_sse2(unsigned char *o, const unsigned char *p)
+{
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+    _mm_storeu_si128((__m128i *)(void *)o, a);
+    _mm_storeu_si128((__m128i *)(void *)(o + 16), b);
+}
+
+size_t lm_eol_run_sse2(const void *in, size_t n, int dots, void *out, size_t *produced)
+{
+    /* two copies, so that `dots` is a constant in each */
+    if (dots)
+        return run_blocks(in, n, 1, out, produced, scan32_sse2, copy32_sse2);
+    return run_blocks(in, n, 0, out, produced, scan32_sse2, copy32_sse2);
+}
+#endif
+
+#if LM_SCAN_AVX2
+static inline LM_SCAN_T_AVX2 uint32_t eq32(__m256i x, char c)
+{
+    return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi8(c)));
+}
+
+static inline LM_SCAN_T_AVX2 eol_masks scan32_avx2(const unsigned char *p, unsigned char *o,
+                                                    int dots)
+{
+    __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    eol_masks m;
+    _mm256_storeu_si256((__m256i *)(void *)o, x);
+    m.cr = eq32(x, '\r');
+    m.lf = eq32(x, '\n');
+    m.dot = dots ? eq32(x, '.') : 0;
+    return m;
+}
+
+static inline LM_SCAN_T_AVX2 void copy32_avx2(unsigned char *o, const unsigned char *p)
+{
+    _mm256_storeu_si256((__m256i *)(void *)o,
+                        _mm256_loadu_si256((const __m256i *)(const void *)p));
+}
+
+LM_SCAN_T_AVX2 size_t lm_eol_run_avx2(const void *in, size_t n, int dots, void *out,
+                                      size_t *produced)
+{
+    if (dots)
+        return run_blocks(in, n, 1, out, produced, scan32_avx2, copy32_avx2);
+    return run_blocks(in, n, 0, out, produced, scan32_avx2, copy32_avx2);
+}
 #endif
 
 size_t lm_eol_run(const void *in, size_t n, int dots, void *out, size_t *produced)
 {
+#if LM_SCAN_AVX2
+    if (lm_scan_avx2())
+        return lm_eol_run_avx2(in, n, dots, out, produced);
+#endif
 #if LM_SCAN_SSE2
-    return run_sse2(in, n, dots, out, produced);
+    return lm_eol_run_sse2(in, n, dots, out, produced);
 #else
     *produced = lm_eol_clean_swar(in, 0, n, dots, out);
     return *produced;

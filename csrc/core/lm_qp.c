@@ -498,37 +498,31 @@ size_t lm_qp_clean_swar(const unsigned char *p, size_t i, size_t n, unsigned cha
 }
 
 #if LM_SCAN_SSE2
-/* The '=' bytes and the white space just before CR or LF (or before p[16])
- * among the 16 bytes at p: what ends a clean run. */
-static uint32_t dec_bad16(const unsigned char *p)
-{
-    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-    uint32_t ws = (uint32_t)_mm_movemask_epi8(
-        _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\t'))));
-    uint32_t brk = (uint32_t)_mm_movemask_epi8(_mm_or_si128(
-        _mm_cmpeq_epi8(x, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'))));
-    uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('=')));
-    return eq | (ws & (brk >> 1 | (uint32_t)is_brk(p[16]) << 15));
-}
-#endif
-
-/* Decodes from p[0..n) into o, returning the bytes read and in *produced
+/* The vector loop of the decoder, written once for both vector paths:
+ * bad(p) gives the '=' bytes and the white space just before CR or LF (or
+ * before p[w]) among the w bytes at p, what ends a clean run; copy(o, p)
+ * copies w bytes. Each path passes its own pair, inlined into it.
+ *
+ * Decodes from p[0..n) into o, returning the bytes read and in *produced
  * the bytes written: clean runs, and "=XX" and "=" CRLF met inside them,
  * which are decoded on the spot (each output block is stored before it is
  * checked; what lies beyond the output is scratch). Stops where dec_byte
  * must decide; never after white space. */
-static size_t dec_run(const unsigned char *p, size_t n, unsigned char *o, size_t *produced)
+typedef uint32_t (*dec_bad_fn)(const unsigned char *p);
+typedef void (*dec_copy_fn)(unsigned char *o, const unsigned char *p);
+
+static inline __attribute__((always_inline)) size_t
+dec_blocks(const unsigned char *p, size_t n, unsigned char *o, size_t *produced, size_t w,
+           dec_bad_fn bad_of, dec_copy_fn copy)
 {
     size_t i = 0, d = 0; /* o[i - d] is where p[i] goes */
-#if LM_SCAN_SSE2
-    while (i + 16 < n) {
+    while (i + w < n) {
         uint32_t bad;
         size_t k;
-        _mm_storeu_si128((__m128i *)(void *)(o + i - d),
-                         _mm_loadu_si128((const __m128i *)(const void *)(p + i)));
-        bad = dec_bad16(p + i);
+        copy(o + i - d, p + i);
+        bad = bad_of(p + i);
         if (!bad) {
-            i += 16;
+            i += w;
             continue;
         }
         k = i + lm_scan_first32(bad);
@@ -556,10 +550,168 @@ static size_t dec_run(const unsigned char *p, size_t n, unsigned char *o, size_t
         *produced = i - d;
         return i;
     }
-#endif
     i = lm_qp_clean_swar(p, i, n, o + i - d);
     *produced = i - d;
     return i;
+}
+
+static inline uint32_t mask16(__m128i x, char c)
+{
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(c)));
+}
+
+static inline uint32_t dec_bad16(const unsigned char *p)
+{
+    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    uint32_t ws = mask16(x, ' ') | mask16(x, '\t');
+    uint32_t brk = mask16(x, '\r') | mask16(x, '\n');
+    return mask16(x, '=') | (ws & (brk >> 1 | (uint32_t)is_brk(p[16]) << 15));
+}
+
+static inline void dec_copy16(unsigned char *o, const unsigned char *p)
+{
+    _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
+size_t lm_qp_dec_run_sse2(const unsigned char *p, size_t n, unsigned char *o, size_t *produced)
+{
+    return dec_blocks(p, n, o, produced, 16, dec_bad16, dec_copy16);
+}
+#endif
+
+#if LM_SCAN_AVX2
+static inline LM_SCAN_T_AVX2 uint32_t mask32(__m256i x, char c)
+{
+    return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi8(c)));
+}
+
+static inline LM_SCAN_T_AVX2 uint32_t dec_bad32(const unsigned char *p)
+{
+    const __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    uint32_t ws = mask32(x, ' ') | mask32(x, '\t');
+    uint32_t brk = mask32(x, '\r') | mask32(x, '\n');
+    return mask32(x, '=') | (ws & (brk >> 1 | (uint32_t)is_brk(p[32]) << 31));
+}
+
+static inline LM_SCAN_T_AVX2 void dec_copy32(unsigned char *o, const unsigned char *p)
+{
+    _mm256_storeu_si256((__m256i *)(void *)o,
+                        _mm256_loadu_si256((const __m256i *)(const void *)p));
+}
+
+LM_SCAN_T_AVX2 size_t lm_qp_dec_run_avx2(const unsigned char *p, size_t n, unsigned char *o,
+                                         size_t *produced)
+{
+    return dec_blocks(p, n, o, produced, 32, dec_bad32, dec_copy32);
+}
+#endif
+
+#if LM_SCAN_AVX512
+/* The hex digits among the 64 bytes of x, and in *val their values. */
+static inline LM_SCAN_T_AVX512 __mmask64 hex64(__m512i x, __m512i *val)
+{
+    __m512i dig = _mm512_sub_epi8(x, _mm512_set1_epi8('0'));
+    __m512i alpha = _mm512_sub_epi8(_mm512_or_si512(x, _mm512_set1_epi8(0x20)),
+                                    _mm512_set1_epi8('a' - 10));
+    __mmask64 isdig = _mm512_cmplt_epu8_mask(dig, _mm512_set1_epi8(10));
+    __mmask64 isalpha = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(alpha, _mm512_set1_epi8(10)),
+                                               _mm512_set1_epi8(6));
+    *val = _mm512_and_si512(_mm512_mask_blend_epi8(isdig, alpha, dig), _mm512_set1_epi8(0x0F));
+    return isdig | isalpha;
+}
+
+static inline LM_SCAN_T_AVX512 __mmask64 eq64(__m512i x, char c)
+{
+    return _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(c));
+}
+
+/* 64 bytes at a time, without a branch on the escapes: per block, the
+ * masks of "=XX" escapes (V) and "=" CRLF soft breaks (S) come from the
+ * block and its copies shifted by one and two bytes; each escape's '=' is
+ * replaced by its byte, and one compress drops its two digits and the
+ * whole of each soft break. An escape in the last two bytes of a block
+ * takes its digits from the next block, which drops them in turn (carry):
+ * blocks always move on by 64 bytes, so the loads of the next block never
+ * wait for this one. Where the decoder must decide (another '=', white
+ * space before a line end) the block is taken up to there, the white space
+ * before it left out, and the run ends. White space at a block's end that
+ * goes on in the next block might end its line there: the block then ends
+ * before that white space, and the next one starts with it. */
+LM_SCAN_T_AVX512 size_t lm_qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o,
+                                             size_t *produced)
+{
+    size_t i = 0, d = 0, used, made;
+    __mmask64 carry = 0;
+    while (i + 66 <= n) {
+        __m512i x = _mm512_loadu_si512((const void *)(p + i));
+        __m512i x1 = _mm512_loadu_si512((const void *)(p + i + 1));
+        __m512i x2 = _mm512_loadu_si512((const void *)(p + i + 2));
+        __m512i hi, lo;
+        __mmask64 eq = eq64(x, '='), ws = eq64(x, ' ') | eq64(x, '\t');
+        __mmask64 cr1 = eq64(x1, '\r'), ws1 = eq64(x1, ' ') | eq64(x1, '\t');
+        __mmask64 v = eq & hex64(x1, &hi) & hex64(x2, &lo);
+        __mmask64 sb = eq & cr1 & eq64(x2, '\n');
+        __mmask64 bad = (eq & ~(v | sb)) | (ws & (cr1 | eq64(x1, '\n')));
+        __mmask64 keep = ~(v << 1 | v << 2 | sb | sb << 1 | sb << 2 | carry);
+        size_t len = 64;
+        if (bad | (ws & ws1) >> 63) {
+            /* the block ends at the first bad byte or at the white space at
+             * its end, before the white space leading to either (the
+             * carried digits are neither, so they stay inside) */
+            size_t b = bad ? (size_t)__builtin_ctzll(bad) : 63;
+            __mmask64 before = ~ws & ((UINT64_C(1) << b) - 1);
+            len = before ? 64 - (size_t)__builtin_clzll(before) : 0;
+            if (len == 0 && !bad)
+                break; /* 64 bytes of white space: the AVX2 run goes on */
+            v &= (UINT64_C(1) << len) - 1;
+            keep &= (UINT64_C(1) << len) - 1;
+        }
+        x = _mm512_mask_blend_epi8(v, x, _mm512_or_si512(_mm512_slli_epi16(hi, 4), lo));
+        _mm512_storeu_si512((void *)(o + i - d), _mm512_maskz_compress_epi8(keep, x));
+        d += len - (size_t)_mm_popcnt_u64(keep);
+        i += len;
+        if (len < 64) {
+            if (bad) {
+                *produced = i - d;
+                return i;
+            }
+            carry = 0;
+        } else {
+            /* an escape at 62 or 63 reaches into lane 0, one at 63 into 1 */
+            __mmask64 t = v | sb;
+            carry = (t >> 62 | t >> 63) & 1;
+            carry |= (t >> 63) << 1;
+        }
+    }
+    /* the digits carried into a block that is not taken are read here */
+    carry = carry >> 1 ? 2 : carry;
+    i += (size_t)carry;
+    d += (size_t)carry;
+    used = lm_qp_dec_run_avx2(p + i, n - i, o + i - d, &made);
+    *produced = i - d + made;
+    return i + used;
+}
+#endif
+
+/* The decoder's fast run: the AVX-512 path where it runs, else AVX2, else
+ * SSE2, else the portable words. */
+static size_t dec_run(const unsigned char *p, size_t n, unsigned char *o, size_t *produced)
+{
+#if LM_SCAN_AVX512
+    if (lm_scan_avx512())
+        return lm_qp_dec_run_avx512(p, n, o, produced);
+#endif
+#if LM_SCAN_AVX2
+    if (lm_scan_avx2())
+        return lm_qp_dec_run_avx2(p, n, o, produced);
+#endif
+#if LM_SCAN_SSE2
+    return lm_qp_dec_run_sse2(p, n, o, produced);
+#else
+    size_t i = lm_qp_clean_swar(p, 0, n, o);
+    *produced = i;
+    return i;
+#endif
 }
 
 /* The fast loop: in S_TEXT with nothing held, copies clean runs and

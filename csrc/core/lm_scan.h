@@ -23,6 +23,34 @@
 #define LM_SCAN_SSE2 0
 #endif
 
+/* x86-64 with GCC or clang: AVX2 paths too, compiled per function with a
+ * target attribute (the build keeps its baseline flags) and taken only when
+ * the CPU and the OS support AVX2 (lm_scan_avx2). -DLM_SCAN_NO_AVX2 leaves
+ * them out. */
+#if LM_SCAN_SSE2 && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&  \
+    !defined(LM_SCAN_NO_AVX2)
+#define LM_SCAN_AVX2 1
+#include <immintrin.h>
+#define LM_SCAN_T_AVX2 __attribute__((target("avx2")))
+/* 1 when this CPU and OS run AVX2 code (libgcc checks the XSAVE state too). */
+static inline int lm_scan_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+/* And AVX-512 with VBMI2 (byte compress), where lm_scan_avx512() says so. */
+#define LM_SCAN_AVX512 1
+#define LM_SCAN_T_AVX512 __attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt")))
+static inline int lm_scan_avx512(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi2") ? 1 : 0;
+}
+#else
+#define LM_SCAN_AVX2 0
+#define LM_SCAN_AVX512 0
+#endif
+
 #define LM_SCAN_ONES UINT64_C(0x0101010101010101)
 #define LM_SCAN_HIGHS UINT64_C(0x8080808080808080)
 #define LM_SCAN_LOWS UINT64_C(0x7f7f7f7f7f7f7f7f)
@@ -82,6 +110,19 @@ static inline unsigned lm_scan_first32(uint32_t m)
 #endif
 }
 
+/* The index (0..63) of the lowest set bit of a non-zero mask. */
+static inline unsigned lm_scan_first64(uint64_t m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctzll(m);
+#else
+    unsigned k = 0;
+    while (!(m & 1))
+        m >>= 1, k++;
+    return k;
+#endif
+}
+
 /* A clean run ends before p[bad]; but when p[bad] is flagged because the CR
  * just before it lacks its LF, the run ends before that CR. */
 static inline size_t lm_scan_stop(const unsigned char *p, size_t bad)
@@ -94,7 +135,28 @@ static inline size_t lm_scan_stop(const unsigned char *p, size_t bad)
  * writes p[j] to o[j]; lm_qp_clean_swar writes p[j] to o[j - i]. */
 size_t lm_eol_clean_swar(const unsigned char *p, size_t i, size_t n, int dots,
                          unsigned char *o);
+/* lm_eol_run's vector paths, also exported for the tests: lm_eol_run takes
+ * the AVX2 one when lm_scan_avx2() says it can run, else the SSE2 one. */
+#if LM_SCAN_SSE2
+size_t lm_eol_run_sse2(const void *in, size_t n, int dots, void *out, size_t *produced);
+#endif
+#if LM_SCAN_AVX2
+size_t lm_eol_run_avx2(const void *in, size_t n, int dots, void *out, size_t *produced);
+#endif
 size_t lm_qp_simple_swar(const unsigned char *p, size_t i, size_t n);
 size_t lm_qp_clean_swar(const unsigned char *p, size_t i, size_t n, unsigned char *o);
+/* The quoted-printable decoder's vector runs (lm_qp.c), exported for the
+ * tests like lm_eol_run_sse2/avx2: clean runs with "=XX" and soft breaks
+ * decoded in place, up to where the byte-wise decoder must decide. */
+#if LM_SCAN_SSE2
+size_t lm_qp_dec_run_sse2(const unsigned char *p, size_t n, unsigned char *o, size_t *produced);
+#endif
+#if LM_SCAN_AVX2
+size_t lm_qp_dec_run_avx2(const unsigned char *p, size_t n, unsigned char *o, size_t *produced);
+#endif
+#if LM_SCAN_AVX512
+size_t lm_qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o,
+                            size_t *produced);
+#endif
 
 #endif

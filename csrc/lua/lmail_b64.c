@@ -1,7 +1,7 @@
 /* lmail_b64.c: binding of the base64 codec (csrc/core/lm_b64.h) as
  * lmail.core.b64. lmail.mime assigns these functions directly, so Lua 5.4
  * names them lmail.mime.b64encode etc. in argument errors. */
-#include "lmail_aux.h"
+#include "lmail_pieces.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,34 +15,56 @@
 #define B64_MAX_INPUT ((size_t)-1 / 4)
 
 /* Result strings are written in place into a buffer of the bound size and
- * then cut to the real length, so a big input costs one bound-sized block
- * plus the result, never a chain of reallocations. */
+ * then cut to the real length, so an input costs one bound-sized block plus
+ * the result, never a chain of reallocations. From LMAIL_SCRATCH_MIN bytes
+ * on, that block is the state's scratch buffer (lmail_pieces.h), so that
+ * repeated large calls cost no fresh block but the result itself. */
+typedef struct out_buf {
+    luaL_Buffer b;
+    int scratch; /* the output is in the scratch buffer */
+} out_buf;
+
 #if LUA_VERSION_NUM >= 502
-static char *out_begin(lua_State *L, luaL_Buffer *b, size_t n)
+static char *buf_begin(lua_State *L, luaL_Buffer *b, size_t n)
 {
     return luaL_buffinitsize(L, b, n);
 }
 
-static void out_end(lua_State *L, luaL_Buffer *b, const char *out, size_t n)
+static void buf_end(lua_State *L, luaL_Buffer *b, const char *out, size_t n)
 {
     (void)L;
     (void)out;
     luaL_pushresultsize(b, n);
 }
 #else
-static char *out_begin(lua_State *L, luaL_Buffer *b, size_t n)
+static char *buf_begin(lua_State *L, luaL_Buffer *b, size_t n)
 {
     (void)b;
     return lua_newuserdata(L, n ? n : 1);
 }
 
-static void out_end(lua_State *L, luaL_Buffer *b, const char *out, size_t n)
+static void buf_end(lua_State *L, luaL_Buffer *b, const char *out, size_t n)
 {
     (void)b;
     lua_pushlstring(L, out, n);
     lua_replace(L, -2);
 }
 #endif
+
+static char *out_begin(lua_State *L, out_buf *o, size_t n)
+{
+    char *p = n >= LMAIL_SCRATCH_MIN ? lmail_scratch_get(L, n) : NULL;
+    o->scratch = p != NULL;
+    return p ? p : buf_begin(L, &o->b, n);
+}
+
+static void out_end(lua_State *L, out_buf *o, const char *out, size_t n)
+{
+    if (o->scratch)
+        lmail_scratch_push(L, out, n);
+    else
+        buf_end(L, &o->b, out, n);
+}
 
 static const char *check_input(lua_State *L, int idx, size_t *n)
 {
@@ -88,7 +110,7 @@ static int b64_encode(lua_State *L)
     size_t n, len;
     const char *s = check_input(L, 1, &n);
     size_t ll = check_linelen(L, 2);
-    luaL_Buffer b;
+    out_buf b;
     /* the exact size: the buffer is the one big transient block */
     char *out = out_begin(L, &b, lm_b64_encoded_len(n, ll));
     lm_b64_encode(s, n, ll, out, &len);
@@ -102,7 +124,7 @@ static int b64_decode(lua_State *L)
     size_t n, a, z = 0;
     const char *s = check_input(L, 1, &n);
     lm_b64_dec d;
-    luaL_Buffer b;
+    out_buf b;
     char *out;
     int rc;
     lm_b64_dec_init(&d, check_strict(L, 2), LM_B64_AUTO);
@@ -147,7 +169,7 @@ static int enc_step(lua_State *L)
     lm_b64_enc *e = luaL_checkudata(L, 1, ENC_MT);
     size_t n, len;
     const char *s = check_input(L, 2, &n);
-    luaL_Buffer b;
+    out_buf b;
     char *out = out_begin(L, &b, LM_B64_ENCODE_BOUND(n, e->linelen));
     lm_b64_enc_step(e, s, n, out, &len);
     out_end(L, &b, out, len);
@@ -182,7 +204,7 @@ static int dec_step(lua_State *L)
     lm_b64_dec *d = luaL_checkudata(L, 1, DEC_MT);
     size_t n, len;
     const char *s = check_input(L, 2, &n);
-    luaL_Buffer b;
+    out_buf b;
     char *out = out_begin(L, &b, LM_B64_DECODE_BOUND(n));
     if (lm_b64_dec_step(d, s, n, out, &len) != LM_OK)
         return dec_fail(L, d);

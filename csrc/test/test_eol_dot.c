@@ -424,14 +424,57 @@ static size_t ref_clean(const unsigned char *p, size_t n, int dots)
     return k;
 }
 
-/* The eight-bytes-at-a-time scan agrees with the byte rule for every
- * position and alignment of each kind of line end, with near misses (bytes
- * one bit away from CR, LF and '.') all around. */
+/* lm_eol_run and each vector path this CPU can run, so that the SSE2 path
+ * is checked too where lm_eol_run takes the AVX2 one. */
+typedef size_t (*run_fn)(const void *, size_t, int, void *, size_t *);
+static const struct {
+    const char *name;
+    run_fn run;
+} runs[] = {
+    {"auto", lm_eol_run},
+#if LM_SCAN_SSE2
+    {"sse2", lm_eol_run_sse2},
+#endif
+#if LM_SCAN_AVX2
+    {"avx2", lm_eol_run_avx2},
+#endif
+};
+#define NRUNS (sizeof runs / sizeof runs[0])
+
+static int run_available(size_t r)
+{
+#if LM_SCAN_AVX2
+    if (runs[r].run == lm_eol_run_avx2)
+        return lm_scan_avx2();
+#endif
+    return r < NRUNS;
+}
+
+/* What a run must do with p[0..n): read at least the clean prefix, write
+ * what normalisation makes of what it read, stop only before a byte the
+ * caller must handle. out is exactly the 2n bytes the contract allows. */
+static void check_run(size_t r, const unsigned char *p, size_t n, int dots)
+{
+    unsigned char *out = xmalloc(2 * n), *ref = xmalloc(2 * n);
+    size_t made, got = runs[r].run(p, n, dots, out, &made);
+    int ok = got >= ref_clean(p, n, dots) && got <= n &&
+             made == ref_eol(p, got, ref) && memcmp(out, ref, made) == 0 &&
+             (got == n || bad_at(p, got, n, dots));
+    LMT_CHECK(ok);
+    if (!ok)
+        fprintf(stderr, "  %s run, n %zu, dots %d: read %zu\n", runs[r].name, n, dots, got);
+    free(ref);
+    free(out);
+}
+
+/* The word and vector scans agree with the byte rule for every position
+ * and alignment of each kind of line end, with near misses (bytes one bit
+ * away from CR, LF and '.') all around. */
 static void test_clean_every_position(void)
 {
     static const char *const ends[] = {"\r", "\n", "\r\n", "\n.", "\r\n.", "\r\r\n"};
     unsigned char buf[80];
-    size_t start, pos, len, e;
+    size_t start, pos, len, e, r;
     int dots;
     for (e = 0; e < 6; e++)
         for (start = 0; start < 8; start++)
@@ -441,24 +484,75 @@ static void test_clean_every_position(void)
                         size_t i, m = strlen(ends[e]);
                         for (i = 0; i < 80; i++)
                             buf[i] = "\x0c\x8a\x2f\x8d"[i % 4];
-                        size_t got, want, made;
+                        size_t got, want;
                         size_t m2 = len - start;
-                        unsigned char *out = xmalloc(2 * m2), *ref = xmalloc(2 * m2);
+                        unsigned char *out = xmalloc(2 * m2);
                         memcpy(buf + pos, ends[e], m);
                         want = ref_clean(buf + start, m2, dots);
-                        /* reads at least the clean prefix, and writes what
-                         * normalisation makes of what it reads */
-                        got = lm_eol_run(buf + start, m2, dots, out, &made);
-                        LMT_CHECK(got >= want && got <= m2);
-                        LMT_CHECK(made == ref_eol(buf + start, got, ref) &&
-                                  memcmp(out, ref, made) == 0);
-                        LMT_CHECK(got == m2 || bad_at(buf + start, got, m2, dots));
-                        free(ref);
+                        for (r = 0; r < NRUNS; r++)
+                            if (run_available(r))
+                                check_run(r, buf + start, m2, dots);
                         /* the portable path alone, as on CPUs without SSE2 */
                         got = lm_eol_clean_swar(buf + start, 0, m2, dots, out);
                         LMT_CHECK(got == want && memcmp(out, buf + start, want) == 0);
                         free(out);
                     }
+}
+
+/* Normalises p[0..n) into o (2n bytes) as lm_eol_step does, with run r. */
+static size_t normalize_with(size_t r, const unsigned char *p, size_t n, unsigned char *o)
+{
+    size_t i = 0, w = 0;
+    while (i < n) {
+        size_t made, used = runs[r].run(p + i, n - i, 0, o + w, &made);
+        w += made;
+        i += used;
+        if (i == n)
+            break;
+        o[w++] = '\r';
+        o[w++] = '\n';
+        if (p[i++] == '\r' && i < n && p[i] == '\n')
+            i++;
+    }
+    return w;
+}
+
+/* Long text through every run: Unix lines of every length (several bare
+ * LFs in one vector block, none for many blocks), CRLF lines, bare CRs,
+ * dots after line ends, and line ends at block and buffer edges. */
+static void test_runs_long_text(void)
+{
+    unsigned long long s = 99;
+    size_t rounds = shrink ? 40 : 400, k, r;
+    for (k = 0; k < rounds; k++) {
+        size_t n = (size_t)(lmt_rand(&s) % 700), i;
+        unsigned maxline = 1u + (unsigned)(lmt_rand(&s) % 90);
+        unsigned char *p = xmalloc(n);
+        for (i = 0; i < n; i++) {
+            unsigned long long x = lmt_rand(&s);
+            if (x % maxline == 0)
+                p[i] = (x >> 40) % 16 == 0 ? '\r' : '\n';
+            else if (x % maxline == 1 && (x >> 20) % 4 == 0 && i + 1 < n)
+                p[i] = '\r', p[++i] = '\n';
+            else
+                p[i] = (x >> 32) % 50 == 0 ? '.' : (unsigned char)('a' + (x >> 36) % 26);
+        }
+        for (r = 0; r < NRUNS; r++)
+            if (run_available(r)) {
+                unsigned char *out = xmalloc(2 * n), *ref = xmalloc(2 * n);
+                size_t w = normalize_with(r, p, n, out);
+                LMT_CHECK(w == ref_eol(p, n, ref) && memcmp(out, ref, w) == 0);
+                /* from every start in the first block, so each alignment
+                 * meets the edges */
+                for (i = 0; i < 40 && i <= n; i++) {
+                    check_run(r, p + i, n - i, 0);
+                    check_run(r, p + i, n - i, 1);
+                }
+                free(ref);
+                free(out);
+            }
+        free(p);
+    }
 }
 
 int main(void)
@@ -470,5 +564,6 @@ int main(void)
     LMT_RUN(test_random_splits);
     LMT_RUN(test_long_lines);
     LMT_RUN(test_clean_every_position);
+    LMT_RUN(test_runs_long_text);
     return lmt_report("eol_dot");
 }

@@ -643,6 +643,78 @@ static void test_portable_scanners(void)
                 }
 }
 
+/* The decoder's vector runs this CPU can run (the SSE2 one is checked
+ * here even where the decoder takes the AVX2 one). */
+typedef size_t (*dec_run_fn)(const unsigned char *, size_t, unsigned char *, size_t *);
+static const struct {
+    const char *name;
+    dec_run_fn run;
+} dec_runs[] = {
+#if LM_SCAN_SSE2
+    {"sse2", lm_qp_dec_run_sse2},
+#endif
+#if LM_SCAN_AVX2
+    {"avx2", lm_qp_dec_run_avx2},
+#endif
+#if LM_SCAN_AVX512
+    {"avx512", lm_qp_dec_run_avx512},
+#endif
+    {NULL, NULL},
+};
+
+/* A run reads at least the clean prefix, writes the decoding of what it
+ * read (which never ends inside an escape or after white space) and stops
+ * only at '=' or white space. out is exactly n bytes. */
+static void check_dec_run(size_t r, const unsigned char *p, size_t n)
+{
+    unsigned char *out = xmalloc(n), *ref = xmalloc(n);
+    size_t made, used = dec_runs[r].run(p, n, out, &made);
+    int ok = used <= n && used >= ref_clean(p, n) &&
+             (used == n || p[used] == '=' || p[used] == ' ' || p[used] == '\t') &&
+             made == ref_decode(p, used, ref) && memcmp(out, ref, made) == 0;
+    LMT_CHECK(ok);
+    if (!ok)
+        fprintf(stderr, "  %s run, n %zu: read %zu\n", dec_runs[r].name, n, used);
+    free(ref);
+    free(out);
+}
+
+static void test_decoder_runs(void)
+{
+    static const char *const bits[] = {"=3D", "=c3=A9", "=\r\n", "=\n", "= \r\n", "=4", "=G1",
+                                       "==", " ", "\t", " \r\n", "\t\n", "\r\n", "\n",
+                                       "\r", "=", "3", "D"};
+    unsigned long long s = 77;
+    size_t rounds = shrink ? 60 : 600, k, r;
+    for (k = 0; k < rounds; k++) {
+        size_t cap = (size_t)(lmt_rand(&s) % 400), n = 0, i;
+        unsigned every = 2u + (unsigned)(lmt_rand(&s) % 60);
+        unsigned char *p = xmalloc(cap + 8);
+        while (n < cap) {
+            unsigned long long x = lmt_rand(&s);
+            if (x % every == 0) {
+                const char *b = bits[(x >> 20) % (sizeof bits / sizeof bits[0])];
+                size_t m = strlen(b);
+                memcpy(p + n, b, m);
+                n += m;
+            } else {
+                p[n++] = (unsigned char)('a' + (x >> 30) % 26);
+            }
+        }
+        for (r = 0; dec_runs[r].run; r++) {
+#if LM_SCAN_AVX2
+            if (dec_runs[r].run == lm_qp_dec_run_avx2 && !lm_scan_avx2())
+                continue;
+            if (dec_runs[r].run == lm_qp_dec_run_avx512 && !lm_scan_avx512())
+                continue;
+#endif
+            for (i = 0; i < 40 && i <= n; i++)
+                check_dec_run(r, p + i, n - i);
+        }
+        free(p);
+    }
+}
+
 int main(void)
 {
     shrink = getenv("LMAIL_VALGRIND") != NULL;
@@ -655,5 +727,6 @@ int main(void)
     LMT_RUN(test_text_round_trip);
     LMT_RUN(test_one_shot_and_flags);
     LMT_RUN(test_portable_scanners);
+    LMT_RUN(test_decoder_runs);
     return lmt_report("qp");
 }
