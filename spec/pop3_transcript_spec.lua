@@ -86,6 +86,22 @@ describe("lmail.pop3 transcripts", function()
     p:close()
   end)
 
+  it("drops the connection when a retr_many callback raises with RETRs outstanding", function()
+    each("pipelined.txt", function(t)
+      local p = assert(open(t, { pipeline = 2 }))
+      assert(p:login("alice", "pw", "USER"))
+      assert.has_error(function()
+        p:retr_many({ 1, 2, 3 }, function() return function() return 1 end end,
+          function() error("done failed", 0) end)
+      end, "done failed")
+      assert.is_true(t.closed)
+      local ok, msg, code = p:noop()
+      assert.is_nil(ok)
+      assert.are.equal("ECLOSED", code)
+      assert.matches("done callback raised", msg)
+    end, { allow_unfinished = true })
+  end)
+
   it("pipelines RETR and DELE batches when PIPELINING is advertised", function()
     each("pipelined.txt", function(t)
       local p = assert(open(t, { pipeline = 2 }))
@@ -378,6 +394,31 @@ S: +OK
       assert(p:login("alice", "pw", "USER"))
       return p
     end
+
+    it("drops the connection without QUIT when the sink raises, and re-raises", function()
+      each("retr_sink_raises.txt", function(t)
+        local p = logged_in(t)
+        assert.is_true(p:dele(2))
+        local calls = 0
+        assert.has_error(function()
+          p:retr(1, function(chunk)
+            calls = calls + 1
+            if chunk then error("disk full (from the sink)", 0) end
+            return 1
+          end)
+        end, "disk full (from the sink)")
+        assert.are.equal(1, calls)
+        assert.is_true(t.closed)
+        local ok, msg, code = p:noop()
+        assert.is_nil(ok)
+        assert.are.equal("ECLOSED", code)
+        assert.matches("sink raised", msg)
+        -- quit cannot commit the DELE now: nothing more is written
+        local q, _, qcode = p:quit()
+        assert.is_nil(q)
+        assert.are.equal("ECLOSED", qcode)
+      end, { allow_unfinished = true })
+    end)
 
     it("treats a body cut by EOF as an error, never as a message", function()
       each("retr_unterminated.txt", function(t)

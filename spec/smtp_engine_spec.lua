@@ -132,6 +132,24 @@ describe("lmail.core.smtp engine", function()
     assert.is_nil(r)
     assert.are.equal("EPROTO", code)
     assert.is_false(csmtp.has_8bit("cafe"))
+    -- SIZE as RFC 1870 4 counts it: line ends as CRLF, a final CRLF added
+    assert.same({ false, 0 }, { csmtp.scan("") })
+    assert.same({ false, 6 }, { csmtp.scan("a\r\nb") })
+    assert.same({ false, 9 }, { csmtp.scan("a\nb\rc\r\n") })
+    assert.same({ false, 4 }, { csmtp.scan("\n\r") })
+    assert.same({ false, 4 }, { csmtp.scan("\r\r") })
+    assert.same({ true, 7 }, { csmtp.scan("caf\xc3\xa9") })
+    local normalize, alphabet = require("lmail.core").eol.normalize, { "\r", "\n", "x", "." }
+    math.randomseed(1870)
+    for _ = 1, 2000 do
+      local t = {}
+      for i = 1, math.random(1, 40) do t[i] = alphabet[math.random(#alphabet)] end
+      local m = table.concat(t)
+      local wire = normalize(m)
+      if wire:sub(-1) ~= "\n" then wire = wire .. "\r\n" end
+      local _, size = csmtp.scan(m)
+      assert.are.equal(#wire, size, ("%q"):format(m))
+    end
     e:close()
     assert.is_true(e:isclosed())
     assert.has_error(function() e:feed("x") end, "engine:feed: engine is closed")

@@ -883,6 +883,23 @@ int lm_smtp_has_8bit(const void *in, size_t n)
     return 0;
 }
 
+size_t lm_smtp_wire_size(const void *in, size_t n)
+{
+    const unsigned char *p = in, *q, *end = p + n;
+    size_t size = n;
+    if (n == 0)
+        return 0;
+    for (q = p; (q = memchr(q, '\r', (size_t)(end - q))) != NULL; q++)
+        if (q + 1 == end || q[1] != '\n')
+            size++;
+    for (q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+        if (q == p || q[-1] != '\r')
+            size++;
+    if (end[-1] != '\n' && end[-1] != '\r')
+        size += 2;
+    return size;
+}
+
 int lm_smtp_clean(const lm_smtp *s, const void *in, size_t n, int dots)
 {
     const unsigned char *p = in, *q;

@@ -224,5 +224,11 @@ int lm_smtp_check_path(const char *addr, size_t n, int allow_empty);
 int lm_smtp_check_params(const char *params, size_t n);
 /* 1 when p[0..n) holds a byte >= 0x80. */
 int lm_smtp_has_8bit(const void *p, size_t n);
+/* The octets a whole message p[0..n) becomes on the wire before any dot
+ * stuffing, which is what SIZE declares (RFC 1870 4: CRLF pairs counted,
+ * stuffing dots not): every bare CR and bare LF becomes CRLF, and a
+ * non-empty message that does not end with a line end gets a final CRLF,
+ * as lm_smtp_body and lm_smtp_bdat send it. n at most SIZE_MAX / 2. */
+size_t lm_smtp_wire_size(const void *p, size_t n);
 
 #endif

@@ -92,17 +92,6 @@ static int cmd_result(lua_State *L, lm_smtp *s, int rc, const char *what)
     return engine_fail(L, s, rc);
 }
 
-static size_t opt_size(lua_State *L, const char *field)
-{
-    lua_Integer v;
-    lua_getfield(L, 1, field);
-    v = luaL_optinteger(L, -1, 0);
-    lua_pop(L, 1);
-    if (v < 0)
-        luaL_error(L, "smtp.new: opts.%s must be >= 0", field);
-    return (size_t)v;
-}
-
 /* core.smtp.new([opts]) -> engine
  * opts: max_line, max_reply_lines, max_reply_bytes, max_pending, allow_bare_lf */
 static int smtp_new(lua_State *L)
@@ -113,10 +102,10 @@ static int smtp_new(lua_State *L)
     memset(&o, 0, sizeof o);
     if (!lua_isnoneornil(L, 1)) {
         luaL_checktype(L, 1, LUA_TTABLE);
-        o.max_line = opt_size(L, "max_line");
-        o.max_reply_lines = opt_size(L, "max_reply_lines");
-        o.max_reply_bytes = opt_size(L, "max_reply_bytes");
-        o.max_pending = opt_size(L, "max_pending");
+        o.max_line = (size_t)lmail_opt_limit(L, 1, "max_line", "smtp.new");
+        o.max_reply_lines = (size_t)lmail_opt_limit(L, 1, "max_reply_lines", "smtp.new");
+        o.max_reply_bytes = (size_t)lmail_opt_limit(L, 1, "max_reply_bytes", "smtp.new");
+        o.max_pending = (size_t)lmail_opt_limit(L, 1, "max_pending", "smtp.new");
         lua_getfield(L, 1, "allow_bare_lf");
         o.allow_bare_lf = lua_toboolean(L, -1);
         lua_pop(L, 1);
@@ -170,6 +159,16 @@ static int smtp_has_8bit(lua_State *L)
     const char *p = luaL_checklstring(L, 1, &n);
     lua_pushboolean(L, lm_smtp_has_8bit(p, n));
     return 1;
+}
+
+/* core.smtp.scan(message) -> has_8bit, wire_size (lm_smtp_wire_size) */
+static int smtp_scan(lua_State *L)
+{
+    size_t n;
+    const char *p = luaL_checklstring(L, 1, &n);
+    lua_pushboolean(L, lm_smtp_has_8bit(p, n));
+    lua_pushinteger(L, (lua_Integer)lm_smtp_wire_size(p, n));
+    return 2;
 }
 
 /* engine:feed(bytes) -> true | nil, msg, code */
@@ -678,6 +677,7 @@ void lmail_open_smtp(lua_State *L)
         {"check_path", smtp_check_path},
         {"check_params", smtp_check_params},
         {"has_8bit", smtp_has_8bit},
+        {"scan", smtp_scan},
         {NULL, NULL},
     };
     lmail_define_class(L, ENGINE_MT, methods, meta);

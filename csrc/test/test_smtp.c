@@ -4,31 +4,13 @@
  * every allocation failed in turn. */
 #include "../core/lm_smtp.h"
 #include "lmt.h"
+#include "lmt_alloc.h"
 
 #include <stdlib.h>
 
-static int alloc_count, fail_at, live;
-
-static void *test_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        if (ptr)
-            live--;
-        free(ptr);
-        return NULL;
-    }
-    if (++alloc_count == fail_at)
-        return NULL;
-    if (!ptr)
-        live++;
-    return realloc(ptr, nsize);
-}
-
 static lm_smtp *engine(void)
 {
-    lm_alloc a = {test_alloc, NULL};
+    lm_alloc a = lmt_alloc();
     lm_smtp *s = NULL;
     LMT_CHECK(lm_smtp_new(&s, NULL, &a) == LM_OK);
     return s;
@@ -155,7 +137,7 @@ static void test_split_invariance(void)
         LMT_CHECK(strcmp(whole, parts) == 0);
         lm_smtp_free(s);
     }
-    LMT_CHECK(live == 0);
+    LMT_CHECK(lmt_live == 0);
 }
 
 /* A server that talks before the client (the EHLO reply in the same read
@@ -217,7 +199,7 @@ static void test_reply_errors(void)
 
 static void test_limits(void)
 {
-    lm_alloc a = {test_alloc, NULL};
+    lm_alloc a = lmt_alloc();
     lm_smtp_opts o;
     lm_smtp *s;
     char ev[512], line[400];
@@ -252,7 +234,7 @@ static void test_limits(void)
         LMT_CHECK(run(s, big, 0, ev, sizeof ev) == LM_ETOOLONG); /* > 200 bytes */
     }
     lm_smtp_free(s);
-    LMT_CHECK(live == 0);
+    LMT_CHECK(lmt_live == 0);
 }
 
 static void test_commands(void)
@@ -309,7 +291,7 @@ static void test_commands(void)
     LMT_CHECK(lm_smtp_cmd_quit(s) == LM_OK);
     LMT_CHECK(lm_smtp_state(s) == LM_SMTP_ST_QUIT);
     lm_smtp_free(s);
-    LMT_CHECK(live == 0);
+    LMT_CHECK(lmt_live == 0);
 }
 
 static void test_body(void)
@@ -358,7 +340,7 @@ static void test_body(void)
     LMT_CHECK(lm_smtp_has_8bit("abc\x80", 4) && !lm_smtp_has_8bit("abcdefghij", 10));
     LMT_CHECK(lm_smtp_has_8bit("abcdefghi\xff", 10));
     lm_smtp_free(s);
-    LMT_CHECK(live == 0);
+    LMT_CHECK(lmt_live == 0);
 }
 
 static void test_auth(void)
@@ -387,7 +369,7 @@ static void test_auth(void)
     LMT_CHECK(lm_smtp_cmd_auth(s, "PLAIN", 5, "", 0, 1) == LM_OK);
     LMT_CHECK(strcmp(take(s), "AUTH PLAIN =\r\n") == 0);
     lm_smtp_free(s);
-    LMT_CHECK(live == 0);
+    LMT_CHECK(lmt_live == 0);
 }
 
 static void test_starttls(void)
@@ -420,7 +402,7 @@ static void test_starttls(void)
     LMT_CHECK(run(s, "220 go ahead\r\n", 0, ev, sizeof ev) == LM_EAGAIN);
     LMT_CHECK(lm_smtp_feed(s, "x", 1) == LM_EPROTO);
     lm_smtp_free(s);
-    LMT_CHECK(live == 0);
+    LMT_CHECK(lmt_live == 0);
 }
 
 /* Every allocation of a short dialogue failed in turn: an error, never a
@@ -429,12 +411,12 @@ static void test_failing_alloc(void)
 {
     int n;
     for (n = 1; n <= 12; n++) {
-        lm_alloc a = {test_alloc, NULL};
+        lm_alloc a = lmt_alloc();
         lm_smtp *s = NULL;
         lm_smtp_reply r;
         int rc;
-        alloc_count = 0;
-        fail_at = n;
+        lmt_alloc_count = 0;
+        lmt_fail_at = n;
         rc = lm_smtp_new(&s, NULL, &a);
         if (rc == LM_OK) {
             rc = lm_smtp_feed(s, "220 hi\r\n", 8);
@@ -455,9 +437,9 @@ static void test_failing_alloc(void)
         } else {
             LMT_CHECK(rc == LM_ENOMEM && s == NULL);
         }
-        LMT_CHECK(live == 0);
+        LMT_CHECK(lmt_live == 0);
     }
-    fail_at = 0;
+    lmt_fail_at = 0;
 }
 
 int main(void)

@@ -601,6 +601,20 @@ function Session:uidl(n)
   end)
 end
 
+-- Calls a function of the caller (a sink, retr_many's open and done). One
+-- that raises while a response is half read or others are outstanding
+-- (always, for a sink) leaves the session out of step: the connection is
+-- dropped without QUIT, so the server deletes nothing, and the error goes
+-- on to the caller.
+local function guarded(self, what, midway, fn, ...)
+  local okc, r1, r2, r3 = pcall(fn, ...)
+  if okc then return r1, r2, r3 end
+  if midway or (self.engine and self.engine:outstanding() > 0) then
+    drop(self, ("pop3: %s: the %s raised an error"):format(self.stage, what), "EIO")
+  end
+  error(r1, 0)
+end
+
 -- Streams the multi-line part of RETR/TOP into sink. A sink failure stops
 -- the writing but the rest is still read, so the session stays usable.
 local function read_body(self, sink)
@@ -609,7 +623,7 @@ local function read_body(self, sink)
   while true do
     local kind, data, dcode = event(self)
     if not kind then
-      if not sink_err then sink(nil, data) end
+      if not sink_err then pcall(sink, nil, data) end
       return nil, data, dcode
     end
     if kind == "end" then break end
@@ -619,12 +633,12 @@ local function read_body(self, sink)
       connect.deadline(t, timeout)
     end
     if not sink_err then
-      local ok, err = sink(data)
+      local ok, err = guarded(self, "sink", true, sink, data)
       if not ok then sink_err = err or "the sink failed" end
     end
   end
   if not sink_err then
-    local ok, err = sink(nil)
+    local ok, err = guarded(self, "sink", true, sink, nil)
     if ok then return true end
     sink_err = err or "the sink failed at the end"
   end
@@ -772,16 +786,16 @@ function Session:retr_many(nums, open, done)
     begin(self, "RETR " .. n)
     local ok, msg, code, detail = status(self)
     if not ok and not self.dropped then
-      ok, msg, code = done(n, nil, msg, code, detail)
+      ok, msg, code = guarded(self, "done callback", false, done, n, nil, msg, code, detail)
       if not ok then return stop(msg, code or "EIO") end
     elseif not ok then
       return nil, msg, code, detail
     else
-      local sink, serr, scode = open(n)
+      local sink, serr, scode = guarded(self, "open callback", true, open, n)
       if not sink then return stop(serr, scode or "EIO") end
       ok, msg, code = read_body(self, sink)
       if not ok then return stop(msg, code) end
-      ok, msg, code = done(n, true)
+      ok, msg, code = guarded(self, "done callback", false, done, n, true)
       if not ok then return stop(msg, code or "EIO") end
     end
   end

@@ -579,7 +579,9 @@ local function message_of(args)
     error("smtp:send: size must be an integer >= 0", 3)
   end
   if type(m) == "string" then
-    return { str = m, size = size or #m, eightbit = csmtp.has_8bit(m) }
+    -- SIZE counts the message as it goes out: line ends made CRLF (RFC 1870 4)
+    local eightbit, wire = csmtp.scan(m)
+    return { str = m, size = size or wire, eightbit = eightbit }
   elseif type(m) == "function" then
     return { src = m, size = size, eightbit = args.eightbit }
   elseif (type(m) == "table" or type(m) == "userdata") and type(m.source) == "function" then
