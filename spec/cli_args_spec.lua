@@ -103,3 +103,49 @@ describe("lmail command line", function()
     assert.are.equal(main.exit_for("ECERT"), main.exit_for("ETLSREQUIRED"))
   end)
 end)
+
+describe("lmail.cli.save.create", function()
+  local save = require "lmail.cli.save"
+  local dir
+
+  before_each(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(require("lmail.core").fs.mkdir(dir))
+  end)
+
+  after_each(function()
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  local function slurp(path)
+    local f = assert(io.open(path, "rb"))
+    local s = f:read("a")
+    f:close()
+    return s
+  end
+
+  it("creates the name, then name (2).ext, never touching an existing file", function()
+    local f1, p1 = assert(save.create(dir, "a.txt"))
+    assert(f1:write("one"))
+    assert(f1:close())
+    local f2, p2 = assert(save.create(dir, "a.txt"))
+    assert(f2:write("two"))
+    assert(f2:close())
+    assert.are.equal(dir .. "/a.txt", p1)
+    assert.are.equal(dir .. "/a (2).txt", p2)
+    assert.are.equal("one", slurp(p1))
+    assert.are.equal("two", slurp(p2))
+    local f3, p3 = assert(save.create(dir, "noext"))
+    f3:close()
+    assert.are.equal(dir .. "/noext", p3)
+  end)
+
+  it("never writes through a symbolic link planted at the name", function()
+    local target = dir .. "/target"
+    assert(os.execute("ln -s '" .. target .. "' '" .. dir .. "/evil.txt'"))
+    local fh = save.create(dir, "evil.txt")
+    if fh then fh:close() end
+    assert.is_nil(io.open(target, "rb"))
+  end)
+end)

@@ -1,7 +1,7 @@
 --- lmail.cli.save: `lmail save N DIR` writes the attachments of message N
 -- into DIR under names lmail.text.safe_filename made (no directory part,
 -- no "..", no control characters); an existing file is never overwritten:
--- "name (2).ext" is used instead.
+-- "name (2).ext" is used instead. Files are created exclusively, mode 0600.
 local common = require "lmail.cli.common"
 local main = require "lmail.cli.main"
 local read = require "lmail.cli.read"
@@ -19,23 +19,37 @@ save.command = {
   options = options,
 }
 
+local fs = require("lmail.core").fs
+
 local function exists(path)
   local fh = io.open(path, "rb")
   if fh then fh:close() return true end
   return false
 end
 
---- A path in dir for name that does not exist yet.
-function save.free_path(dir, name)
-  local path = dir .. "/" .. name
-  if not exists(path) then return path end
+local function candidates(dir, name)
   local base, ext = name:match("^(.-)(%.[^.]*)$")
   if not base or base == "" then base, ext = name, "" end
-  for k = 2, 9999 do
-    path = string.format("%s/%s (%d)%s", dir, base, k, ext)
-    if not exists(path) then return path end
+  local k = 0
+  return function()
+    k = k + 1
+    if k == 1 then return dir .. "/" .. name end
+    if k > 9999 then return nil end
+    return string.format("%s/%s (%d)%s", dir, base, k, ext)
   end
-  return nil
+end
+
+--- Creates a new file in dir for name (exclusively, mode 0600, so nothing
+--- that exists is ever overwritten, even by a file appearing meanwhile):
+--- "name", else "name (2).ext", ... Returns the open file and its path, or
+--- nil and a message.
+function save.create(dir, name)
+  for path in candidates(dir, name) do
+    local fh, msg = fs.open(path, "x")
+    if fh then return fh, path end
+    if not exists(path) then return nil, msg end
+  end
+  return nil, "no free file name in " .. dir
 end
 
 function save.run(ctx, values, positional)
@@ -54,13 +68,13 @@ function save.run(ctx, values, positional)
     return main.EXIT.ok
   end
   for _, a in ipairs(atts) do
-    local path = save.free_path(dir, text.safe_filename(a.filename))
-    if not path then return main.fail(ctx, "no free file name in " .. dir, "ECANTCREAT") end
-    local fh = io.open(path, "wb")
-    if not fh then return main.fail(ctx, "cannot create " .. path, "ECANTCREAT") end
-    local ok = fh:write(a:content())
-    fh:close()
-    if not ok then return main.fail(ctx, "cannot write " .. path, "ECANTCREAT") end
+    local fh, path = save.create(dir, text.safe_filename(a.filename))
+    if not fh then return main.fail(ctx, path, "ECANTCREAT") end
+    local ok, werr = fh:write(a:content())
+    local closed, cerr = fh:close()
+    if not ok or not closed then
+      return main.fail(ctx, "cannot write " .. path .. ": " .. tostring(werr or cerr), "ECANTCREAT")
+    end
     ctx.stdout:write(path, "\n")
   end
   return main.EXIT.ok
