@@ -6,6 +6,7 @@
  * and Daniel Lemire ("Faster Base64 Encoding and Decoding Using AVX2
  * Instructions", 2018); the code and the tables here are our own. */
 #include "lm_b64_impl.h"
+#include "lm_prefetch.h"
 
 #if LM_B64_X86
 
@@ -123,6 +124,7 @@ T_SSSE3 void lm_b64_enc_lines_ssse3(const unsigned char *in, size_t lines, size_
 {
     size_t cpl = bpl / 3 * 4;
     for (; lines; lines--, in += bpl, out += cpl + 2) {
+        lm_prefetch(in, 0, lines * bpl);
         enc_span_ssse3(in, bpl, out);
         out[cpl] = '\r';
         out[cpl + 1] = '\n';
@@ -162,6 +164,7 @@ T_AVX2 void lm_b64_enc_lines_avx2(const unsigned char *in, size_t lines, size_t 
 {
     size_t cpl = bpl / 3 * 4;
     for (; lines; lines--, in += bpl, out += cpl + 2) {
+        lm_prefetch(in, 0, lines * bpl);
         enc_span_avx2(in, bpl, out);
         out[cpl] = '\r';
         out[cpl + 1] = '\n';
@@ -251,7 +254,9 @@ T_SSSE3 static size_t dec_sse_loop(const unsigned char *in, size_t n, size_t i,
     size_t o = *nout;
     int go_on = 1;
     while (go_on && n - i >= 24) {
-        unsigned bad = dec16(in + i, out + o);
+        unsigned bad;
+        lm_prefetch(in, i, n);
+        bad = dec16(in + i, out + o);
         if (bad) {
             i = after_bad(in, n, i, (unsigned)__builtin_ctz(bad), skip_breaks, &o, &go_on);
             continue;
@@ -276,7 +281,9 @@ T_AVX2 size_t lm_b64_dec_avx2(const unsigned char *in, size_t n, unsigned char *
     size_t i = 0, o = 0;
     int go_on = 1;
     while (go_on && n - i >= 44) {
-        uint32_t bad = dec32(in + i, out + o);
+        uint32_t bad;
+        lm_prefetch(in, i, n);
+        bad = dec32(in + i, out + o);
         if (bad) {
             i = after_bad(in, n, i, (unsigned)__builtin_ctz(bad), skip_breaks, &o, &go_on);
             continue;

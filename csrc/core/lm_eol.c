@@ -3,6 +3,7 @@
  * that every CR and LF is part of a CRLF pair, copying the clean runs
  * whole and fixing bare LFs without leaving the loop. */
 #include "lm_eol.h"
+#include "lm_prefetch.h"
 
 #include "lm_scan.h"
 
@@ -89,7 +90,10 @@ run_blocks(const unsigned char *p, size_t n, int dots, unsigned char *o, size_t 
         return 0; /* an LF at p[0]: the caller's */
     }
     for (; i + 64 <= n; i += 32) {
-        eol_masks m = scan32(p + i, o + i + d, dots);
+        eol_masks m;
+        /* o + d holds at least n bytes: d <= i, and o holds 2n */
+        lm_prefetch_rw(p, o + d, i, n);
+        m = scan32(p + i, o + i + d, dots);
         uint32_t stop = m.cr & ~(m.lf >> 1 | (uint32_t)(p[i + 32] == '\n') << 31);
         uint32_t bare = m.lf & ~(m.cr << 1 | cr_carry);
         if (dots)

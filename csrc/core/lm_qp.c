@@ -7,6 +7,7 @@
  * chunk, and gives exactly what the state machine would, so the output does
  * not depend on how the input is split. */
 #include "lm_qp.h"
+#include "lm_prefetch.h"
 
 #include <string.h>
 
@@ -519,6 +520,7 @@ dec_blocks(const unsigned char *p, size_t n, unsigned char *o, size_t *produced,
     while (i + w < n) {
         uint32_t bad;
         size_t k;
+        lm_prefetch(p, i, n);
         copy(o + i - d, p + i);
         bad = bad_of(p + i);
         if (!bad) {
@@ -643,7 +645,9 @@ LM_SCAN_T_AVX512 size_t lm_qp_dec_run_avx512(const unsigned char *p, size_t n, u
     size_t i = 0, d = 0, used, made;
     __mmask64 carry = 0;
     while (i + 66 <= n) {
-        __m512i x = _mm512_loadu_si512((const void *)(p + i));
+        __m512i x;
+        lm_prefetch(p, i, n);
+        x = _mm512_loadu_si512((const void *)(p + i));
         __m512i x1 = _mm512_loadu_si512((const void *)(p + i + 1));
         __m512i x2 = _mm512_loadu_si512((const void *)(p + i + 2));
         __m512i hi, lo;
