@@ -3,6 +3,7 @@
 -- (spec/support/transcript.lua), and the client's bytes are checked exactly.
 local smtp = require "lmail.smtp"
 local transcript = require "spec.support.transcript"
+local memory = require "lmail.transport.memory"
 
 local GREET = [[
 S: 220 mx.example.test ESMTP ready
@@ -787,5 +788,50 @@ describe("smtp session: hostile replies, timeouts and reuse", function()
       assert.is_true(s:close())
       assert.has_error(function() s:noop() end, "smtp:noop: the session is closed")
     end)
+  end)
+end)
+
+describe("smtp.default_helo (RFC 5321 4.1.4)", function()
+  local function fake(addr, family)
+    return { local_address = function() return addr, family end }
+  end
+
+  it("takes a host name with a dot in it", function()
+    assert.are.equal("mail.example.test", smtp.default_helo(fake("192.0.2.7", 4),
+      "mail.example.test"))
+    assert.are.equal("mail.example.test", smtp.default_helo(nil, "mail.example.test"))
+  end)
+
+  it("uses the local address literal for a bare or unusable host name", function()
+    assert.are.equal("[192.0.2.7]", smtp.default_helo(fake("192.0.2.7", 4), "vm"))
+    assert.are.equal("[IPv6:2001:db8::1]", smtp.default_helo(fake("2001:db8::1", 6), "vm"))
+    for _, bad in ipairs({ "a b.test", "x..test", ".test", "a.test\r\nRSET", "" }) do
+      assert.are.equal("[192.0.2.7]", smtp.default_helo(fake("192.0.2.7", 4), bad))
+    end
+  end)
+
+  it("falls back to localhost without a usable local address", function()
+    assert.are.equal("localhost", smtp.default_helo(nil, "vm"))
+    assert.are.equal("localhost", smtp.default_helo({}, "vm"))
+    assert.are.equal("localhost", smtp.default_helo(fake(nil, "no address", "EIO"), "vm"))
+    assert.are.equal("localhost", smtp.default_helo(fake("1.2.3.4\r\n", 4), "vm"))
+    assert.are.equal("localhost", smtp.default_helo(
+      { local_address = function() error("boom") end }, "vm"))
+  end)
+
+  it("is what a session says in EHLO when no helo is given", function()
+    local t = memory.new(memory.parse(table.concat({
+      "S: 220 ready", "C: EHLO [192.0.2.9]", "S: 250 ok", "C: QUIT", "S: 221 bye" }, "\n")))
+    t.local_address = function() return "192.0.2.9", 4 end
+    local host = io.open("/proc/sys/kernel/hostname")
+    local name = host and host:read("l")
+    if host then host:close() end
+    if name and name:find("%.") then
+      -- this machine has a dotted host name: the literal is not used; say so
+      assert.are.equal(name, smtp.default_helo(t))
+      return
+    end
+    local s = assert(smtp.open{ transport = t, tls = "none" })
+    assert.is_true(s:quit())
   end)
 end)

@@ -164,6 +164,19 @@ static int sock_deadline(lua_State *L)
     return 1;
 }
 
+/* socket:local_address() -> "192.0.2.1" | "2001:db8::1", 4 | 6 | nil, msg, code */
+static int sock_local_address(lua_State *L)
+{
+    net_socket *s = check_open(L, "socket:local_address");
+    char buf[64];
+    int family = 0, rc = lm_net_local_address(s->fd, buf, sizeof buf, &family);
+    if (rc != LM_OK)
+        return lmail_fail_rc(L, "tcp local address", rc);
+    lua_pushstring(L, buf);
+    lua_pushinteger(L, family);
+    return 2;
+}
+
 /* socket:close() -> true; also __gc and __close. Idempotent. */
 static int sock_close(lua_State *L)
 {
@@ -197,6 +210,7 @@ void lmail_open_net(lua_State *L)
         {"settimeout", sock_settimeout},
         {"setdeadline", sock_setdeadline},
         {"deadline", sock_deadline},
+        {"local_address", sock_local_address},
         {"close", sock_close},
         {"isclosed", sock_isclosed},
         {NULL, NULL},

@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -243,4 +244,25 @@ void lm_net_close(int fd)
 {
     if (fd >= 0)
         (void)close(fd);
+}
+
+int lm_net_local_address(int fd, char *buf, size_t n, int *family)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    const void *addr;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return LM_EIO;
+    if (ss.ss_family == AF_INET) {
+        addr = &((const struct sockaddr_in *)(const void *)&ss)->sin_addr;
+        *family = 4;
+    } else if (ss.ss_family == AF_INET6) {
+        addr = &((const struct sockaddr_in6 *)(const void *)&ss)->sin6_addr;
+        *family = 6;
+    } else {
+        return LM_EIO;
+    }
+    if (!inet_ntop(ss.ss_family, addr, buf, (socklen_t)n))
+        return LM_EIO;
+    return LM_OK;
 }

@@ -36,6 +36,10 @@ int lm_net_send(int fd, const void *buf, size_t n, double deadline, size_t *sent
  * stream) or LM_EIO. A deadline already past still takes data that is there. */
 int lm_net_recv(int fd, void *buf, size_t max, double deadline, size_t *got);
 
+/* The local address of a connected socket as text ("192.0.2.1", "2001:db8::1")
+ * into buf (n >= 46 bytes), and *family 4 or 6. LM_OK or LM_EIO. */
+int lm_net_local_address(int fd, char *buf, size_t n, int *family);
+
 /* Closes fd if it is >= 0; never fails. */
 void lm_net_close(int fd);
 

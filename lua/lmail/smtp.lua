@@ -33,12 +33,11 @@ Session.__name = "lmail.smtp.session"
 
 -- ---------------------------------------------------------------- helpers
 
-local function default_helo()
+local function system_hostname()
   local f = io.open("/proc/sys/kernel/hostname", "r")
   local name = f and f:read("l")
   if f then f:close() end
-  if name and name:find("^[%w][%w%.%-]*$") and #name <= 255 then return name end
-  return "localhost"
+  return name
 end
 
 local function plain_escape(s)
@@ -287,6 +286,30 @@ local function check_open_opts(opts)
   return limits
 end
 
+--- The EHLO name used when opts.helo is not given (RFC 5321 4.1.4): the
+--- host name when it is a domain with a dot in it, else the address literal
+--- of the connection's local end ("[192.0.2.1]", "[IPv6:2001:db8::1]"),
+--- which servers that insist on a fully-qualified name accept, else
+--- "localhost". hostname defaults to the system's (/proc).
+---@param transport? table a connected transport (its local_address() is used)
+---@param hostname? string
+---@return string
+function smtp.default_helo(transport, hostname)
+  if hostname == nil then hostname = system_hostname() end
+  if type(hostname) == "string" and #hostname <= 255 and hostname:find("%.")
+    and hostname:find("^[%w][%w%-]*%.[%w%.%-]*[%w]$") and not hostname:find("%.%.") then
+    return hostname
+  end
+  if transport and type(transport.local_address) == "function" then
+    local ok, addr, family = pcall(transport.local_address, transport)
+    if ok and type(addr) == "string" then
+      if family == 6 and addr:find("^[%x:%.]+$") then return "[IPv6:" .. addr .. "]" end
+      if family == 4 and addr:find("^[%d%.]+$") then return "[" .. addr .. "]" end
+    end
+  end
+  return "localhost"
+end
+
 ---@class lmail.SmtpOptions
 ---@field host? string server name or address (required unless transport)
 ---@field port? integer 465 implies tls = "tls"; anything else "starttls" (default 587)
@@ -316,7 +339,8 @@ function smtp.open(opts)
   if not t then return nil, msg, code, detail end
   local self = setmetatable({
     t = t, eng = csmtp.new(limits), timeout = settings.timeout, secrets = {},
-    helo = opts.helo or default_helo(), allow_cleartext_auth = opts.allow_cleartext_auth == true,
+    helo = opts.helo or smtp.default_helo(t),
+    allow_cleartext_auth = opts.allow_cleartext_auth == true,
     chunking = opts.chunking ~= false, pipelining = opts.pipelining ~= false,
     trace = opts.trace, secure = settings.tls == "tls", capabilities = {},
     host = settings.host, port = settings.port,

@@ -258,6 +258,18 @@ function Tls:deadline()
   return self.inner.deadline and self.inner:deadline() or nil
 end
 
+--- The local address of the transport underneath, when it knows it.
+---@return string|nil address
+---@return integer|string|nil family 4 or 6 (or an error message)
+---@return string? code
+function Tls:local_address()
+  check_open(self, "transport:local_address")
+  if type(self.inner.local_address) ~= "function" then
+    return nil, "transport:local_address: the underlying transport does not know it", "EINVAL"
+  end
+  return self.inner:local_address()
+end
+
 --- What was negotiated, for logging.
 ---@return table info {protocol =, cipher =, subject =, issuer =, verified =}
 function Tls:info()
