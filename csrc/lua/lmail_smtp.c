@@ -498,6 +498,10 @@ static int engine_body(lua_State *L)
                           "engine:body");
     luaL_argcheck(L, n <= ((size_t)-1) / 4, 2, "too long");
     lmail_push_pieces(L, s, lua_toboolean(L, 3) ? &fin_ops : &ops, p, n, n + n / 16 + 64);
+    /* the end of the body records the reply it awaits; if even that could
+     * not be had, the bytes (without their ".") must not go out */
+    if (lm_smtp_error(s, NULL))
+        return cmd_result(L, s, lm_smtp_error(s, NULL), "engine:body");
     return 1;
 }
 

@@ -785,7 +785,8 @@ function Session:_send_data_body(msg, police)
   local eng = self.eng
   self:_trace("C", "(message body)")
   return self:_stream(pieces(msg, police), function(chunk, final)
-    local out = eng:body(chunk, final)
+    local out, em, ec = eng:body(chunk, final)
+    if not out then return self:_die(em, ec) end
     local ok, m, c = self.t:send(out)
     if not ok then return self:_die("smtp: sending the message: " .. tostring(m), c) end
     return true
@@ -882,7 +883,9 @@ function Session:_send_data(env, params, msg, police, pipelined)
   end
   if res.mail_failed or #res.accepted == 0 then
     -- 354 with nobody to deliver to (RFC 2920 3.1): end the empty body
-    ok, m, c = self:_flush(eng:body("", true))
+    local tail, tm, tc = eng:body("", true)
+    if not tail then return self:_die(tm, tc) end
+    ok, m, c = self:_flush(tail)
     if not ok then return nil, m, c end
     r, m, c, d = self:_reply()
     if not r then return nil, m, c, d end
