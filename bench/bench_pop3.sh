@@ -26,8 +26,11 @@ BIG_MB=${POP3_BENCH_BIG_MB:-100}
 export LUA_PATH="${LUA_PATH:-$PWD/lua/?.lua;$PWD/lua/?/init.lua;;}"
 export LUA_CPATH="${LUA_CPATH:-$PWD/$BUILD/?.so;;}"
 
+# a stack this script starts it also stops (one already up is left as it is)
+started=0
 if ! bash spec/support/mailstack.sh status >/dev/null 2>&1; then
   bash spec/support/mailstack.sh up >/dev/null
+  started=1
 fi
 eval "$(bash spec/support/mailstack.sh env)"
 MD=$LMAIL_MS_BOB_MAILDIR
@@ -36,7 +39,7 @@ PASS=$LMAIL_MS_BOB_PASS
 PORT=$LMAIL_MS_POP3_PORT
 
 work=$(mktemp -d /tmp/lmail-bench-pop3-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; if [ "$started" = 1 ]; then bash spec/support/mailstack.sh down >/dev/null; fi' EXIT
 
 now() { date +%s.%N; }
 
