@@ -119,10 +119,7 @@ describe("lmail.cli.save.create", function()
   end)
 
   local function slurp(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("a")
-    f:close()
-    return s
+    return assert(require("spec.support.files").read(path))
   end
 
   it("creates the name, then name (2).ext, never touching an existing file", function()

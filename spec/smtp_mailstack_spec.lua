@@ -9,10 +9,7 @@ local env = mailstack.up()
 local HOST = "127.0.0.1"
 
 local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
+  return assert(require("spec.support.files").read(path))
 end
 
 local function sleep(s)

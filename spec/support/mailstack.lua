@@ -61,13 +61,7 @@ function mailstack.maildir_files(dir)
   return files
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_file = require("spec.support.files").read
 
 --- Waits up to `seconds` (default 30: Postfix delivers asynchronously)
 --- until `count` (default 1) messages of maildir contain marker; returns

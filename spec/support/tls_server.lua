@@ -37,12 +37,9 @@ local function listening(port)
   return false
 end
 
+-- the file's bytes, "" while it does not exist yet
 local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
+  return require("spec.support.files").read(path) or ""
 end
 
 local Server = {}

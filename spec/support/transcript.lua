@@ -9,13 +9,7 @@ local memory = require "lmail.transport.memory"
 
 local transcript = {}
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = require("spec.support.files").read
 
 --- Steps from a file name or from transcript text (anything with a newline,
 -- or that names no readable file, is text).
