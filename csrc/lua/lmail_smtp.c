@@ -492,6 +492,7 @@ static int engine_body(lua_State *L)
     const char *p = luaL_checklstring(L, 2, &n);
     const unsigned char *q;
     size_t pn;
+    int rc;
     lm_smtp_pending(s, &q, &pn);
     if (lm_smtp_state(s) != LM_SMTP_ST_BODY || pn)
         return cmd_result(L, s, lm_smtp_error(s, NULL) ? lm_smtp_error(s, NULL) : LM_ESTATE,
@@ -500,8 +501,9 @@ static int engine_body(lua_State *L)
     lmail_push_pieces(L, s, lua_toboolean(L, 3) ? &fin_ops : &ops, p, n, n + n / 16 + 64);
     /* the end of the body records the reply it awaits; if even that could
      * not be had, the bytes (without their ".") must not go out */
-    if (lm_smtp_error(s, NULL))
-        return cmd_result(L, s, lm_smtp_error(s, NULL), "engine:body");
+    rc = lm_smtp_error(s, NULL);
+    if (rc != LM_OK)
+        return cmd_result(L, s, rc, "engine:body");
     return 1;
 }
 

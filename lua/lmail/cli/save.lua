@@ -27,24 +27,15 @@ local function exists(path)
   return false
 end
 
-local function candidates(dir, name)
-  local base, ext = name:match("^(.-)(%.[^.]*)$")
-  if not base or base == "" then base, ext = name, "" end
-  local k = 0
-  return function()
-    k = k + 1
-    if k == 1 then return dir .. "/" .. name end
-    if k > 9999 then return nil end
-    return string.format("%s/%s (%d)%s", dir, base, k, ext)
-  end
-end
-
 --- Creates a new file in dir for name (exclusively, mode 0600, so nothing
 --- that exists is ever overwritten, even by a file appearing meanwhile):
 --- "name", else "name (2).ext", ... Returns the open file and its path, or
 --- nil and a message.
 function save.create(dir, name)
-  for path in candidates(dir, name) do
+  local base, ext = name:match("^(.-)(%.[^.]*)$")
+  if not base or base == "" then base, ext = name, "" end
+  for k = 1, 9999 do
+    local path = k == 1 and dir .. "/" .. name or ("%s/%s (%d)%s"):format(dir, base, k, ext)
     local fh, msg = fs.open(path, "x")
     if fh then return fh, path end
     if not exists(path) then return nil, msg end
